@@ -1,0 +1,146 @@
+"""The "Model card" tab: the loaded model's card and metrics, labelled honestly.
+
+Kept apart from card.py so that the CLI and tests of the card logic never import Gradio.
+The tab loads lazily, when the user opens it (``Tab.select``), so starting the app costs
+no Hub request; "Refresh from the Hub" re-fetches. ui.py owns the layout around it::
+
+    with gr.Tabs():
+        ...
+        card_tab = build_card_tab(lambda: current_model_ref())
+
+and, to fill the tab on page load as well (e.g. when it is the first tab)::
+
+    demo.load(card_tab.load, inputs=card_tab.inputs, outputs=card_tab.outputs)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from .card import (
+    METRIC_COLUMNS,
+    SOURCE_UNAVAILABLE,
+    ModelCardReport,
+    describe_source,
+    load_card_report,
+    metrics_table,
+    training_curve,
+)
+
+__all__ = ["CardTab", "build_card_tab", "card_panel_values"]
+
+_LEGEND = (
+    "Each figure names the split it was measured on and the decoder that produced it "
+    "(greedy CTC or with the language model), and the note says whether the card stated "
+    "that or it was inferred. Figures on different splits are not comparable."
+)
+_CURVE_TITLE = "Validation WER and CER during training (the Trainer's eval, greedy)"
+_NO_CARD = "_No model card to show._"
+
+
+def _status_markdown(report: ModelCardReport) -> str:
+    lines = [f"**{describe_source(report)}**", "", _LEGEND]
+    if report.warnings:
+        lines += ["", *(f"- ⚠️ {warning}" for warning in report.warnings)]
+    return "\n".join(lines)
+
+
+def card_panel_values(report: ModelCardReport) -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
+    """What the tab's four components show: status and warnings, metrics, curve, card body."""
+    body = report.card_markdown.strip() or _NO_CARD
+    return _status_markdown(report), metrics_table(report), training_curve(report), body
+
+
+@dataclass
+class CardTab:
+    """The tab's components and the functions that fill them."""
+
+    tab: gr.Tab
+    status: gr.Markdown
+    metrics: gr.Dataframe
+    curve: gr.LinePlot
+    body: gr.Markdown
+    refresh_button: gr.Button
+    inputs: list[gr.components.Component]
+    load: Callable[..., tuple[Any, ...]]
+    refresh: Callable[..., tuple[Any, ...]]
+    outputs: list[gr.components.Component] = field(default_factory=list)
+
+
+def build_card_tab(
+    model_ref_getter: Callable[..., str | Path],
+    *,
+    inputs: Sequence[gr.components.Component] = (),
+    label: str = "Model card",
+    cache_dir: str | Path | None = None,
+) -> CardTab:
+    """Create the "Model card" tab inside the current ``gr.Blocks`` (or ``gr.Tabs``).
+
+    ``model_ref_getter`` returns the loaded model's Hub repo id or local directory; it is
+    called with the values of ``inputs`` (e.g. a model dropdown) each time the tab loads.
+    """
+
+    def show(refresh: bool, *values: Any) -> tuple[Any, ...]:
+        try:
+            model_ref = model_ref_getter(*values)
+        except Exception as error:  # the app may have no model yet: say so in the tab
+            report = ModelCardReport(
+                model_ref="(no model)",
+                source=SOURCE_UNAVAILABLE,
+                fetched_at=None,
+                card_markdown="",
+                warnings=(f"No model loaded ({type(error).__name__}: {error}).",),
+            )
+        else:
+            report = load_card_report(model_ref, refresh=refresh, cache_dir=cache_dir)
+        return card_panel_values(report)
+
+    def load(*values: Any) -> tuple[Any, ...]:
+        return show(False, *values)
+
+    def refresh(*values: Any) -> tuple[Any, ...]:
+        return show(True, *values)
+
+    with gr.Tab(label) as tab:
+        status = gr.Markdown()
+        refresh_button = gr.Button("Refresh from the Hub", size="sm")
+        metrics = gr.Dataframe(
+            headers=list(METRIC_COLUMNS),
+            label="Metrics",
+            interactive=False,
+            wrap=True,
+        )
+        curve = gr.LinePlot(
+            x="step",
+            y="value",
+            color="series",
+            title=_CURVE_TITLE,
+            x_title="step",
+            y_title="error rate",
+            label="Training results",
+        )
+        with gr.Accordion("The card", open=True):
+            body = gr.Markdown()
+
+    outputs: list[gr.components.Component] = [status, metrics, curve, body]
+    input_list = list(inputs)
+    tab.select(load, inputs=input_list, outputs=outputs, api_visibility="private")
+    refresh_button.click(refresh, inputs=input_list, outputs=outputs, api_visibility="private")
+    return CardTab(
+        tab=tab,
+        status=status,
+        metrics=metrics,
+        curve=curve,
+        body=body,
+        refresh_button=refresh_button,
+        inputs=input_list,
+        load=load,
+        refresh=refresh,
+        outputs=outputs,
+    )

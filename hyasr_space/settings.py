@@ -1,0 +1,176 @@
+"""Every environment variable, limit, default and path of the app, in one place.
+
+`Settings.from_env()` reads the environment once; everything else takes a `Settings`
+argument, so a test builds one with `dataclasses.replace` instead of patching globals.
+
+| variable                    | field                | default                               |
+| --------------------------- | -------------------- | ------------------------------------- |
+| HYASR_MODEL                 | model                | arampacha/wav2vec2-xls-r-1b-hy-cv     |
+| HYASR_REVISION              | revision             | (the repo's default branch)           |
+| HYASR_FALLBACK_MODEL        | fallback_model       | demo ("" or "none" turns it off)      |
+| HYASR_DEMO_MODEL_DIR        | demo_model_dir       | hyasr_space/demo_model                |
+| HYASR_EXAMPLES_DIR          | examples_dir         | examples/ beside the package          |
+| HYASR_DEVICE                | device               | auto (cuda when there is one)         |
+| HYASR_DTYPE                 | dtype                | auto (bf16/fp16 on cuda, fp32 on cpu) |
+| HYASR_MAX_DURATION_S        | max_duration_s       | 60                                    |
+| HYASR_MAX_FILE_SIZE_MB      | max_file_size_mb     | 50                                    |
+| HYASR_QUEUE_SIZE            | queue_max_size       | 16                                    |
+| HYASR_CONCURRENCY           | concurrency_limit    | 2                                     |
+| HYASR_CHUNK_S               | chunk_s              | 30                                    |
+| HYASR_CHUNK_CONTEXT_S       | chunk_context_s      | 2.5                                   |
+| HYASR_CHUNK_BATCH           | chunk_batch_size     | 4                                     |
+| HYASR_LOGITS_CACHE          | logits_cache_size    | 32                                    |
+| HYASR_BEAM_WIDTH            | beam_width           | 100                                   |
+| HYASR_BEAM_PRUNE_LOGP       | beam_prune_logp      | -10                                   |
+| HYASR_TOKEN_MIN_LOGP        | token_min_logp       | -5                                    |
+| HYASR_HOTWORD_WEIGHT        | hotword_weight       | 10                                    |
+| HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
+| HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
+| HYASR_WARM_UP               | warm_up              | 1                                     |
+
+`HF_HUB_OFFLINE`, `HF_HOME`, `HF_ENDPOINT` and `HF_TOKEN` keep their huggingface_hub
+meaning; `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` keep Gradio's (a Space sets them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+DEFAULT_MODEL = "arampacha/wav2vec2-xls-r-1b-hy-cv"
+DEMO_MODEL = "demo"  # the model name that means `demo_model_dir`
+SAMPLE_RATE = 16_000  # what every wav2vec2 checkpoint of this family expects
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one process: model, limits, decoding defaults, serving."""
+
+    model: str = DEFAULT_MODEL
+    revision: str | None = None
+    fallback_model: str | None = DEMO_MODEL
+    demo_model_dir: Path = PACKAGE_DIR / "demo_model"
+    examples_dir: Path = PACKAGE_DIR.parent / "examples"
+    device: str = "auto"
+    dtype: str = "auto"
+
+    # Limits a user can hit; the error messages quote them.
+    max_duration_s: float = 60.0
+    max_file_size_mb: float = 50.0
+    queue_max_size: int = 16
+    concurrency_limit: int = 2
+
+    # Chunked forward: windows of chunk_s, each sharing chunk_context_s with each neighbour.
+    chunk_s: float = 30.0
+    chunk_context_s: float = 2.5
+    chunk_batch_size: int = 4
+    logits_cache_size: int = 32
+
+    # Beam search (pyctcdecode's own defaults); alpha/beta come from the checkpoint.
+    beam_width: int = 100
+    max_beam_width: int = 500
+    beam_prune_logp: float = -10.0
+    token_min_logp: float = -5.0
+    hotword_weight: float = 10.0
+
+    hub_timeout_s: float = 3.0
+    zero_gpu_duration_s: int = 60
+    warm_up: bool = True
+
+    sample_rate: int = field(default=SAMPLE_RATE, init=False)
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, not {self.dtype!r}")
+        positive = (
+            "max_duration_s",
+            "max_file_size_mb",
+            "queue_max_size",
+            "concurrency_limit",
+            "chunk_s",
+            "chunk_batch_size",
+            "logits_cache_size",
+            "beam_width",
+            "hub_timeout_s",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        if not 0 <= self.chunk_context_s < self.chunk_s / 2:
+            raise ValueError("chunk_context_s must be at least 0 and under half of chunk_s")
+
+    @property
+    def max_file_size_bytes(self) -> int:
+        return int(self.max_file_size_mb * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `HYASR_*` variables (see the module docstring); unset ones default."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for variable, name in _ENV_FIELDS.items():
+            raw = environ.get(variable)
+            if raw is None or (raw.strip() == "" and name != "fallback_model"):
+                continue
+            try:
+                values[name] = _PARSERS[str(types[name])](raw.strip())
+            except ValueError as error:
+                raise ValueError(f"{variable}={raw!r}: {error}") from error
+        return cls(**values)
+
+
+def _optional_str(raw: str) -> str | None:
+    return None if raw.lower() in ("", "none") else raw
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "str | None": _optional_str,
+    "Path": lambda raw: Path(raw).expanduser(),
+    "float": float,
+    "int": int,
+    "bool": _bool,
+}
+
+_ENV_FIELDS = {
+    "HYASR_MODEL": "model",
+    "HYASR_REVISION": "revision",
+    "HYASR_FALLBACK_MODEL": "fallback_model",
+    "HYASR_DEMO_MODEL_DIR": "demo_model_dir",
+    "HYASR_EXAMPLES_DIR": "examples_dir",
+    "HYASR_DEVICE": "device",
+    "HYASR_DTYPE": "dtype",
+    "HYASR_MAX_DURATION_S": "max_duration_s",
+    "HYASR_MAX_FILE_SIZE_MB": "max_file_size_mb",
+    "HYASR_QUEUE_SIZE": "queue_max_size",
+    "HYASR_CONCURRENCY": "concurrency_limit",
+    "HYASR_CHUNK_S": "chunk_s",
+    "HYASR_CHUNK_CONTEXT_S": "chunk_context_s",
+    "HYASR_CHUNK_BATCH": "chunk_batch_size",
+    "HYASR_LOGITS_CACHE": "logits_cache_size",
+    "HYASR_BEAM_WIDTH": "beam_width",
+    "HYASR_BEAM_PRUNE_LOGP": "beam_prune_logp",
+    "HYASR_TOKEN_MIN_LOGP": "token_min_logp",
+    "HYASR_HOTWORD_WEIGHT": "hotword_weight",
+    "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
+    "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",
+    "HYASR_WARM_UP": "warm_up",
+}

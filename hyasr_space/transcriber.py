@@ -1,0 +1,210 @@
+"""`Transcriber`: the one entry point from audio to text that the UI and the CLI share.
+
+It owns an `AcousticModel` and its decoders, and remembers the logits of recent clips by
+their content, so a user who switches between greedy and LM decoding, or tries other LM
+settings, waits for a beam search and never for the model again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .audio import AudioInput, Clip, load_audio
+from .decoding import (
+    GREEDY,
+    LM,
+    GreedyDecoder,
+    LMDecoder,
+    LMSettings,
+    Transcript,
+    Vocabulary,
+)
+from .errors import InvalidRequestError, ModelUnavailableError
+from .model import AcousticModel, Logits, load_model
+from .settings import DEMO_MODEL, Settings
+
+log = logging.getLogger(__name__)
+
+DecoderChoice = Literal["greedy", "lm", "both"]
+DECODER_CHOICES: tuple[str, ...] = (GREEDY, LM, "both")
+NO_LM_NOTICE = "This model has no language model, so the text was decoded greedily."
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """The text of one clip, from one or two decoders, and what produced it."""
+
+    source: str
+    duration: float
+    model: str
+    transcripts: tuple[Transcript, ...]
+    notices: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> Transcript:
+        """The LM transcript when there is one, else the greedy one."""
+        return self.transcripts[-1]
+
+    def get(self, decoder: str) -> Transcript | None:
+        return next((t for t in self.transcripts if t.decoder == decoder), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.source,
+            "duration": round(self.duration, 3),
+            "model": self.model,
+            "decoders": {t.decoder: t.to_dict() for t in self.transcripts},
+            "notices": list(self.notices),
+        }
+
+
+class Transcriber:
+    """Audio in, `Transcription` out; thread-safe, one per model per process."""
+
+    def __init__(
+        self,
+        model: AcousticModel,
+        settings: Settings | None = None,
+        notice: str | None = None,
+    ) -> None:
+        self.model = model
+        self.settings = settings or model.settings
+        self.notices: tuple[str, ...] = (notice,) if notice else ()
+        self.vocabulary = Vocabulary.from_dir(model.path, size=model.vocab_size)
+        self.greedy = GreedyDecoder(self.vocabulary)
+        self.lm: LMDecoder | None = None
+        try:
+            self.lm = LMDecoder.from_dir(model.path, self.vocabulary, self.settings)
+        except (OSError, ValueError) as error:  # a broken LM must not take the model down
+            log.error("the language model of %s could not be loaded: %s", model.name, error)
+            self.notices += (f"The language model could not be loaded ({error}); decoding greedily.",)
+        self._cache: OrderedDict[str, Logits] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        model: str | None = None,
+        revision: str | None = None,
+        settings: Settings | None = None,
+    ) -> Transcriber:
+        """The shared transcriber of a model (default: `settings.model`).
+
+        When no model is named and the configured one cannot be loaded (no network and
+        nothing cached), the bundled demo model stands in, with a notice saying so.
+        Raises `ModelUnavailableError` when nothing can be loaded.
+        """
+        settings = settings or Settings.from_env()
+        key = (model, revision, settings)
+        with _TRANSCRIBERS_LOCK:
+            if key not in _TRANSCRIBERS:
+                _TRANSCRIBERS[key] = cls._load(model, revision, settings)
+            return _TRANSCRIBERS[key]
+
+    @classmethod
+    def _load(cls, model: str | None, revision: str | None, settings: Settings) -> Transcriber:
+        try:
+            return cls(load_model(model, revision, settings), settings)
+        except ModelUnavailableError as error:
+            fallback = settings.fallback_model
+            if model is not None or not fallback or fallback == settings.model:
+                raise
+            log.warning("%s; falling back to %s", error, fallback)
+            try:
+                stand_in = load_model(fallback, None, settings)
+            except ModelUnavailableError as second:
+                raise ModelUnavailableError(
+                    f"{error} The fallback model ({fallback}) is unavailable too: {second}"
+                ) from second
+            label = "the bundled demo model" if fallback == DEMO_MODEL else fallback
+            notice = (
+                f"{settings.model} could not be loaded ({error}). Using {label} instead: "
+                "it is small and far less accurate."
+            )
+            return cls(stand_in, settings, notice)
+
+    @property
+    def has_lm(self) -> bool:
+        return self.lm is not None
+
+    @property
+    def lm_defaults(self) -> LMSettings:
+        """The checkpoint's LM settings, or the app's defaults when it has no LM."""
+        return self.lm.defaults if self.lm else LMSettings.from_settings(self.settings)
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name
+
+    def describe(self) -> str:
+        """Which model runs where, for the page and the logs."""
+        lm = f"{self.lm.order}-gram KenLM" if self.lm else "no language model"
+        return f"{self.model.name} ({self.model.device}, {self.model.dtype}; {lm})"
+
+    def logits(self, clip: Clip) -> Logits:
+        """The model's logits for a clip, from the cache when this audio was seen lately."""
+        key = clip.fingerprint
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        logits = self.model.logits(clip)
+        with self._cache_lock:
+            self._cache[key] = logits
+            while len(self._cache) > self.settings.logits_cache_size:
+                self._cache.popitem(last=False)
+        return logits
+
+    def transcribe(
+        self,
+        audio: AudioInput,
+        decoder: DecoderChoice | str = LM,
+        lm: LMSettings | None = None,
+    ) -> Transcription:
+        """Transcribe a file, a ``(rate, samples)`` recording or a `Clip`.
+
+        `decoder` is "greedy", "lm" or "both"; without a language model "lm" decodes
+        greedily and the result's notices say so. Raises the `AudioError`s of
+        `load_audio` and `InvalidRequestError` for an unknown decoder.
+        """
+        if decoder not in DECODER_CHOICES:
+            raise InvalidRequestError(
+                f"unknown decoder {decoder!r}; choose one of {', '.join(DECODER_CHOICES)}"
+            )
+        clip = load_audio(audio, self.settings)
+        logits = self.logits(clip)
+        notices = list(self.notices)
+        transcripts = []
+        if decoder in (GREEDY, "both") or self.lm is None:
+            transcripts.append(self.greedy.decode(logits))
+        if decoder in (LM, "both"):
+            if self.lm is None:
+                notices.append(NO_LM_NOTICE)
+            else:
+                transcripts.append(self.lm.decode(logits, lm or self.lm.defaults))
+        return Transcription(
+            clip.name, clip.duration, self.model.name, tuple(transcripts), tuple(notices)
+        )
+
+    def warm_up(self) -> None:
+        """One forward pass on a second of silence, so the first user does not pay for
+        lazy initialisation (kernels, allocator, thread pools)."""
+        rate = self.model.sample_rate
+        silence = Clip(np.zeros(rate, dtype=np.float32), rate, name="warm-up")
+        self.model.logits(silence)
+
+
+_TRANSCRIBERS: dict[tuple[str | None, str | None, Settings], Transcriber] = {}
+_TRANSCRIBERS_LOCK = threading.Lock()
+
+
+def clear_transcriber_cache() -> None:
+    """Forget shared transcribers (tests; switching models in a long-lived process)."""
+    with _TRANSCRIBERS_LOCK:
+        _TRANSCRIBERS.clear()

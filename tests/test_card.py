@@ -1,0 +1,416 @@
+"""The model-card viewer against a fake Hub that the real huggingface_hub client talks to.
+
+tests/hub_server.py serves the Hub's routes on 127.0.0.1; huggingface_hub reads
+HF_ENDPOINT, HF_HUB_OFFLINE and the cache path once at import, so the fixture patches
+``huggingface_hub.constants`` instead of the environment. tests/data/seed_repo is the
+seed model's repo in miniature (see its SOURCES.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from huggingface_hub import constants, hf_hub_download
+
+from hyasr_space import card
+from hyasr_space.card import load_card_report, metrics_table, training_curve
+
+try:  # tests/ as a package (tests/__init__.py) or as rootdir-inserted plain modules
+    from .hub_server import FakeHub
+except ImportError:
+    from hub_server import FakeHub
+
+DATA = Path(__file__).parent / "data"
+SEED_REPO = DATA / "seed_repo"
+SEED_README = (SEED_REPO / "README.md").read_text(encoding="utf-8")
+REPO = "arampacha/wav2vec2-xls-r-1b-hy-cv"
+TXT_RESULTS = "mozilla-foundation_common_voice_8_0_hy-AM_test_eval_results.txt"
+PACKAGE_DEMO = Path(card.__file__).parent / "demo_model"
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """A fake Hub serving nothing yet, with the client pointed at it and caches in tmp."""
+    server = FakeHub().start()
+    monkeypatch.setattr(constants, "ENDPOINT", server.url)
+    monkeypatch.setattr(
+        constants,
+        "HUGGINGFACE_CO_URL_TEMPLATE",
+        server.url + "/{repo_id}/resolve/{revision}/{filename}",
+    )
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_IMPLICIT_TOKEN", True)  # no token to 127.0.0.1
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv(card.CACHE_DIR_ENV, str(tmp_path / "hyasr-cache"))
+    card.clear_memory_cache()
+    yield server
+    server.stop()
+    card.clear_memory_cache()
+
+
+@pytest.fixture
+def seed_hub(hub):
+    hub.add_dir(REPO, SEED_REPO)
+    hub.remove_file(REPO, "SOURCES.md")
+    return hub
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+def find(report, name):
+    matches = [m for m in report.metrics if m.name == name]
+    assert len(matches) == 1, [m.name for m in report.metrics]
+    return matches[0]
+
+
+def table_values(report) -> dict[str, str]:
+    frame = metrics_table(report)
+    return dict(zip(frame["metric"], frame["value"], strict=True))
+
+
+def model_index_card(value: float, *, extra_metadata: str = "", body: str = "# Card\n") -> str:
+    return (
+        "---\n"
+        "license: apache-2.0\n"
+        f"{extra_metadata}"
+        "model-index:\n"
+        "- name: m\n"
+        "  results:\n"
+        "  - task: {type: automatic-speech-recognition}\n"
+        "    dataset: {type: mozilla-foundation/common_voice_8_0, name: CV hy, split: test}\n"
+        "    metrics:\n"
+        f"    - {{type: wer, value: {value}, name: Test WER}}\n"
+        "---\n" + body
+    )
+
+
+# --------------------------------------------------------------------- served metrics
+
+
+def test_seed_repo_figures_are_labelled_by_split_and_decoder(seed_hub):
+    report = load_card_report(REPO)
+
+    assert report.source == card.SOURCE_HUB
+    assert report.commit == seed_hub.commit(REPO)
+    lm = find(report, "WER LM")
+    assert (lm.value, lm.split, lm.decoder) == (pytest.approx(0.27557, abs=1e-5), "test", "LM")
+    assert TXT_RESULTS in lm.source_file and "model-index" in lm.source_file
+    greedy = find(report, "eval_wer")
+    assert (greedy.value, greedy.split, greedy.decoder) == (0.5141, "validation", "greedy")
+    assert "all_results.json" in greedy.source_file and "inferred" in greedy.note
+    # The same figure from two JSON files and the card text is one row, not three.
+    assert sum(1 for m in report.metrics if m.value == pytest.approx(0.5141)) == 1
+    assert any("Not a like-for-like comparison" in w and "WER" in w for w in report.warnings)
+    assert table_values(report)["WER LM"] == "0.2756"
+
+
+def test_training_curve_has_the_cards_fourteen_evaluations(seed_hub):
+    report = load_card_report(REPO)
+
+    steps = [point.step for point in report.training_curve]
+    assert steps == list(range(100, 1500, 100))
+    assert report.training_curve[0].wer == 1.0
+    assert report.training_curve[-1].wer == 0.4614
+    assert report.training_curve[4].validation_loss == 0.4521
+    curve = training_curve(report)
+    assert len(curve) == 28
+    assert set(curve["series"]) == {"validation WER", "validation CER"}
+    assert "## Training procedure" in report.card_markdown
+    assert "model-index" not in report.card_markdown  # front matter stripped
+
+
+def test_changed_value_shows_after_refresh_only(seed_hub):
+    assert table_values(load_card_report(REPO))["eval_wer"] == "0.5141"
+    for name in ("all_results.json", "eval_results.json"):
+        data = json.loads((SEED_REPO / name).read_text())
+        data["eval_wer"] = 0.4321
+        seed_hub.set_file(REPO, name, json.dumps(data))
+    seed_hub.set_file(REPO, "README.md", SEED_README.replace("0.2755659640905542", "0.2001"))
+    seed_hub.clear_log()
+
+    cached = load_card_report(REPO)
+    assert table_values(cached)["eval_wer"] == "0.5141"
+    assert seed_hub.repo_requests() == []  # served from memory, no Hub request
+
+    values = table_values(load_card_report(REPO, refresh=True))
+    assert values["eval_wer"] == "0.4321"
+    assert values["WER LM"] == "0.2001"
+    # The card text still says 0.5141 / Wer+LM 0.2756; they no longer match a file, so
+    # they stay visible as separate figures from the card text.
+    assert values["Wer"] == "0.5141"
+
+
+def test_revision_is_passed_to_the_hub(seed_hub):
+    report = load_card_report(REPO, revision="main")
+
+    assert report.source == card.SOURCE_HUB
+    assert ("GET", f"/api/models/{REPO}/revision/main") in seed_hub.repo_requests()
+
+
+def test_file_listing_falls_back_to_list_repo_files(seed_hub):
+    seed_hub.include_siblings = False
+    report = load_card_report(REPO)
+
+    assert any(path.startswith(f"/api/models/{REPO}/tree/") for _, path in seed_hub.repo_requests())
+    assert find(report, "eval_wer").split == "validation"
+
+
+# --------------------------------------------------------------------- cache and offline
+
+
+def test_disk_cache_serves_a_new_process_without_asking_the_hub(seed_hub):
+    load_card_report(REPO)
+    card.clear_memory_cache()  # as a new process would start
+    seed_hub.clear_log()
+
+    report = load_card_report(REPO)
+    assert report.source == card.SOURCE_DISK_CACHE
+    assert seed_hub.repo_requests() == []
+    assert find(report, "eval_wer").value == 0.5141
+
+
+def test_hub_outage_falls_back_to_the_cache_without_retrying(seed_hub):
+    load_card_report(REPO)
+    seed_hub.fail_with = 503  # a status huggingface_hub retries on when it retries at all
+    seed_hub.clear_log()
+
+    report = load_card_report(REPO, refresh=True)
+
+    assert report.source == card.SOURCE_DISK_CACHE
+    assert any("Could not reach the Hub" in w for w in report.warnings)
+    assert seed_hub.repo_requests() == [("GET", f"/api/models/{REPO}")]  # one try, no retry
+    assert find(report, "WER LM").split == "test"
+
+
+def test_closed_port_falls_back_quickly(seed_hub):
+    load_card_report(REPO)
+    seed_hub.stop()
+
+    started = time.monotonic()
+    report = load_card_report(REPO, refresh=True)
+    # A functional bound, not a benchmark: the client's own retry would take ~23 s.
+    assert time.monotonic() - started < 5
+    assert report.source == card.SOURCE_DISK_CACHE
+    assert any("Could not reach the Hub" in w for w in report.warnings)
+
+
+def test_offline_mode_is_read_at_call_time_and_asks_nothing(seed_hub, offline):
+    report = load_card_report(REPO, refresh=True)
+
+    assert seed_hub.requests == []
+    assert report.source == card.SOURCE_UNAVAILABLE
+    assert "HF_HUB_OFFLINE" in report.warnings[0]
+    out = io.StringIO()
+    assert card.card_command(REPO, "text", out) == 1
+    assert "unavailable" in out.getvalue()
+
+
+def test_offline_uses_cards_already_in_the_hugging_face_cache(seed_hub, monkeypatch):
+    # The model loader downloaded the repo earlier; our own card cache is empty.
+    for name in ("README.md", "all_results.json", TXT_RESULTS, "language_model/attrs.json"):
+        hf_hub_download(REPO, name)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    seed_hub.clear_log()
+
+    report = load_card_report(REPO)
+
+    assert seed_hub.requests == []
+    assert report.source == card.SOURCE_HF_CACHE
+    assert report.commit == seed_hub.commit(REPO)
+    assert find(report, "WER LM").decoder == "LM"
+    assert find(report, "eval_wer").split == "validation"
+
+
+# --------------------------------------------------------------------- degraded cards
+
+
+def test_card_without_model_index_keeps_result_file_figures(hub):
+    hub.set_file(REPO, "README.md", "---\nlicense: apache-2.0\n---\n# A card\n")
+    hub.set_file(REPO, "eval_results.json", json.dumps({"eval_wer": 0.61, "eval_loss": 0.9}))
+
+    report = load_card_report(REPO)
+
+    assert any("no model-index" in w for w in report.warnings)
+    assert table_values(report) == {"eval_wer": "0.6100", "eval_loss": "0.9000"}
+    assert find(report, "eval_wer").decoder == "greedy"
+    assert report.card_markdown.strip() == "# A card"
+
+
+def test_malformed_yaml_keeps_the_card_text(hub):
+    hub.set_file(REPO, "README.md", "---\nlicense: [apache\ntags: {\n---\n# Still a card\n")
+
+    report = load_card_report(REPO)
+
+    assert report.source == card.SOURCE_HUB
+    assert any("metadata is malformed" in w for w in report.warnings)
+    assert "# Still a card" in report.card_markdown
+    assert report.metrics == ()
+
+
+def test_malformed_model_index_entry_is_skipped_not_fatal(hub):
+    text = model_index_card(0.3).replace(
+        "---\n# Card",
+        "  - task: {type: automatic-speech-recognition}\n"
+        "    metrics: [{type: wer, value: 0.9}]\n"  # no dataset: invalid
+        "---\n# Card",
+    )
+    hub.set_file(REPO, "README.md", text)
+
+    report = load_card_report(REPO)
+
+    assert any("model-index is malformed" in w and "1 skipped" in w for w in report.warnings)
+    metric = find(report, "Test WER")
+    assert (metric.value, metric.split) == (0.3, "test")
+    assert "stated in model-index" in metric.note
+
+
+def test_repo_without_result_files_shows_the_cards_own_figures(hub):
+    hub.set_file(REPO, "README.md", SEED_README)
+
+    report = load_card_report(REPO)
+
+    assert any("No result files" in w for w in report.warnings)
+    greedy = find(report, "Wer")  # from the card text
+    assert (greedy.value, greedy.split, greedy.decoder) == (0.5141, "validation", "greedy")
+    lm = find(report, "WER LM")
+    assert (lm.split, lm.decoder) == ("test", "LM")
+    assert "Robust Speech Event" in lm.note  # inferred, and says from what
+    assert any("Not a like-for-like" in w for w in report.warnings)
+
+
+def test_unstated_split_is_flagged(hub):
+    hub.set_file(REPO, "README.md", model_index_card(0.3).replace(", split: test", ""))
+    report = load_card_report(REPO)
+
+    metric = find(report, "Test WER")  # the name still says "test"
+    assert metric.split == "test" and "metric name" in metric.note
+    hub.set_file(
+        REPO,
+        "README.md",
+        model_index_card(0.3).replace(", split: test", "").replace("name: Test WER", "name: WER"),
+    )
+    report = load_card_report(REPO, refresh=True)
+    assert find(report, "WER").split == "not stated"
+    assert any("is not stated" in w for w in report.warnings)
+
+
+def test_unknown_repo_and_bad_ref_are_unavailable(hub):
+    assert load_card_report("someone/missing").source == card.SOURCE_UNAVAILABLE
+    report = load_card_report("/no/such/dir")
+    assert report.source == card.SOURCE_UNAVAILABLE
+    assert "neither a local directory nor a Hub repo id" in report.warnings[0]
+
+
+# --------------------------------------------------------------------- local and bundled
+
+
+def test_local_directory_works_offline(tmp_path, hub, offline):
+    model_dir = tmp_path / "model"
+    shutil.copytree(SEED_REPO, model_dir)
+
+    report = load_card_report(model_dir)
+
+    assert hub.requests == []
+    assert report.source == card.SOURCE_LOCAL_DIR
+    assert find(report, "WER LM").split == "test"
+    assert len(report.training_curve) == 14
+
+
+@pytest.mark.skipif(
+    not (PACKAGE_DEMO / "README.md").is_file(), reason="bundled demo model not built yet"
+)
+def test_bundled_demo_model_card_offline(hub, offline):
+    report = load_card_report(PACKAGE_DEMO)
+
+    assert hub.requests == []
+    assert report.source == card.SOURCE_BUNDLED
+    assert report.card_markdown.strip()
+    assert report.metrics, "the demo model's README has a model-index"
+    assert not any("malformed" in w for w in report.warnings)
+
+
+def test_a_card_inside_the_package_is_labelled_bundled(tmp_path, hub, offline, monkeypatch):
+    # Stands in for hyasr_space/demo_model/ until the lead's bundled model exists.
+    monkeypatch.setattr(card, "_PACKAGE_DIR", tmp_path.resolve())
+    demo = tmp_path / "demo_model"
+    demo.mkdir()
+    (demo / "README.md").write_text(
+        model_index_card(0.42, extra_metadata="tags: [demo]\n", body="# Demo model\n"),
+        encoding="utf-8",
+    )
+
+    report = load_card_report(demo)
+
+    assert hub.requests == []
+    assert report.source == card.SOURCE_BUNDLED
+    metric = find(report, "Test WER")
+    assert (metric.value, metric.split, metric.dataset) == (
+        0.42,
+        "test",
+        "mozilla-foundation/common_voice_8_0",
+    )
+    assert report.card_markdown.strip() == "# Demo model"
+
+
+def test_card_tab_shows_a_local_card_without_network(tmp_path, hub, offline):
+    gr = pytest.importorskip("gradio")
+    from hyasr_space.card_ui import build_card_tab
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(SEED_REPO, model_dir)
+    with gr.Blocks():
+        with gr.Tabs():
+            tab = build_card_tab(lambda: model_dir)
+
+    status, metrics, curve, body = tab.load()
+    assert "local directory" in status and "Not a like-for-like" in status
+    assert list(metrics.columns) == list(card.METRIC_COLUMNS)
+    row = metrics.set_index("metric").loc["eval_wer"]
+    assert (row["value"], row["split"], row["decoder"]) == ("0.5141", "validation", "greedy")
+    assert len(curve) == 28
+    assert "Training results" in body
+    assert hub.requests == []
+    assert len(tab.outputs) == 4
+    # What Gradio sends to the browser accepts these values.
+    assert tab.curve.postprocess(curve).datatypes["step"] == "quantitative"
+    assert tab.metrics.postprocess(metrics).headers == list(card.METRIC_COLUMNS)
+
+    with gr.Blocks():
+        broken = build_card_tab(lambda: (_ for _ in ()).throw(RuntimeError("no model yet")))
+    status, metrics, curve, body = broken.load()
+    assert "no model yet" in status and metrics.empty and curve.empty
+
+
+# --------------------------------------------------------------------- CLI
+
+
+def test_cli_prints_the_same_metrics_as_text_and_json(seed_hub):
+    parser = argparse.ArgumentParser()
+    card.add_card_arguments(parser, default_model=REPO)
+    args = parser.parse_args(["--format", "json"])
+    assert (args.model, args.fmt, args.refresh) == (REPO, "json", False)
+
+    out = io.StringIO()
+    assert card.run_card_command(args, out) == 0
+    data = json.loads(out.getvalue())
+    rows = {m["name"]: m for m in data["metrics"]}
+    assert (rows["WER LM"]["split"], rows["WER LM"]["decoder"]) == ("test", "LM")
+    assert (rows["eval_wer"]["split"], rows["eval_wer"]["value"]) == ("validation", 0.5141)
+    assert len(data["training_curve"]) == 14
+
+    text = io.StringIO()
+    assert card.card_command(REPO, "text", text) == 0
+    lines = text.getvalue().splitlines()
+    wer_line = next(line for line in lines if line.startswith("eval_wer "))
+    assert "0.5141" in wer_line and "validation" in wer_line and "greedy" in wer_line
+    assert any("Not a like-for-like" in line for line in lines)
