@@ -190,7 +190,11 @@ def _check_duration(name: str, duration_s: float, limit_s: float) -> None:
 
 
 def _channels_last(samples: np.ndarray) -> np.ndarray:
-    if samples.ndim == 2 and samples.shape[0] < samples.shape[1] and samples.shape[0] <= MAX_CHANNELS:
+    if (
+        samples.ndim == 2
+        and samples.shape[0] < samples.shape[1]
+        and samples.shape[0] <= MAX_CHANNELS
+    ):
         return samples.T
     return samples
 

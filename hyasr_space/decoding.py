@@ -41,6 +41,7 @@ LM = "lm"
 LM_DIR = "language_model"
 KENLM_SUFFIXES = (".bin", ".binary", ".klm", ".arpa")
 _SPECIAL = re.compile(r"^(<.+>|\[.+\])$")
+_PRIVATE_USE = 0xE000
 _MASKED = -1.0e4  # log-probability of a masked token: far below pyctcdecode's floor (-34.5)
 
 
@@ -109,7 +110,9 @@ class Vocabulary:
         if added.is_file():
             ids.update(json.loads(added.read_text(encoding="utf-8")))
         config_file = path / "tokenizer_config.json"
-        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        config = (
+            json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        )
         pad = _token_name(config.get("pad_token")) or PAD_TOKEN
         delimiter = _token_name(config.get("word_delimiter_token")) or WORD_DELIMITER
         size = max(size or 0, max(ids.values()) + 1)
@@ -121,11 +124,17 @@ class Vocabulary:
         return cls(tuple(tokens), ids[pad], ids.get(delimiter))
 
     def labels(self) -> list[str]:
-        """pyctcdecode's labels: blank "", delimiter " ", unknown "⁇", others as they are."""
+        """pyctcdecode's labels: blank "", delimiter " ", letters as they are.
+
+        Special tokens (masked, so never emitted) get one private-use character each:
+        pyctcdecode wants unique labels and warns about multi-character ones.
+        """
         labels = list(self.tokens)
         labels[self.blank_id] = ""
         if self.delimiter_id is not None:
             labels[self.delimiter_id] = " "
+        for index in self.special_ids:
+            labels[index] = chr(_PRIVATE_USE + index)
         return labels
 
     def log_probs(self, logits: Logits) -> np.ndarray:
@@ -287,7 +296,9 @@ class LMDecoder:
         attrs = json.loads(attrs_file.read_text(encoding="utf-8")) if attrs_file.is_file() else {}
         unigrams = _read_unigrams(folder / "unigrams.txt", kenlm_path)
         defaults = LMSettings.from_settings(settings, **attrs)
-        return cls(vocabulary, kenlm_path, unigrams, defaults, _alphabet_labels(model_dir, vocabulary))
+        return cls(
+            vocabulary, kenlm_path, unigrams, defaults, _alphabet_labels(model_dir, vocabulary)
+        )
 
     def describe(self, settings: LMSettings) -> str:
         text = (
@@ -321,7 +332,9 @@ class LMDecoder:
 
 def _read_unigrams(path: Path, kenlm_path: Path) -> list[str] | None:
     if path.is_file():
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [
+            line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     if kenlm_path.suffix == ".arpa":
         from pyctcdecode.language_model import load_unigram_set_from_arpa
 
@@ -343,6 +356,8 @@ def _alphabet_labels(model_dir: Path, vocabulary: Vocabulary) -> list[str]:
     if not agrees:
         log.warning("%s does not match vocab.json; using vocab.json", path)
         return labels
+    for index in vocabulary.special_ids:  # masked anyway; see Vocabulary.labels
+        stored[index] = labels[index]
     return stored
 
 

@@ -19,7 +19,6 @@ before torch.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import socket
@@ -49,7 +48,7 @@ WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 # Everything but the weights is small; the weights are fetched in one format only.
-_HUB_PATTERNS = ["*.json", "*.txt", "language_model/*", "README.md"]
+_HUB_PATTERNS = ["*.json", "language_model/*", "README.md"]
 _SAFETENSORS_PATTERNS = ["*.safetensors", "model.safetensors.index.json"]
 _BIN_PATTERNS = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
 
@@ -276,7 +275,9 @@ class AcousticModel:
     ) -> None:
         config = network.config
         if getattr(config, "add_adapter", False):
-            raise ModelUnavailableError(f"{source.label}: checkpoints with adapters are unsupported.")
+            raise ModelUnavailableError(
+                f"{source.label}: checkpoints with adapters are unsupported."
+            )
         self.source = source
         self.device = device
         self.dtype = dtype
@@ -381,15 +382,17 @@ def _zero_gpu(function: Callable[..., Any]) -> Callable[..., Any]:
 _forward_on_device = _zero_gpu(_run_network)
 
 
-_MODELS: dict[tuple[str, str | None, str, str], AcousticModel] = {}
+_MODELS: dict[tuple[str, str | None, str, str, Settings], AcousticModel] = {}
+_LOADED: dict[tuple[Path, str, str], tuple[Any, Any]] = {}  # weights, shared across settings
 _MODELS_LOCK = threading.Lock()
 
 
 def load_model(
     ref: str | None = None, revision: str | None = None, settings: Settings | None = None
 ) -> AcousticModel:
-    """The process-wide `AcousticModel` for (ref, revision, device, dtype), loaded once.
+    """The process-wide `AcousticModel` for (ref, revision, device, dtype, settings).
 
+    The weights are loaded once per checkpoint, device and dtype, whatever the settings.
     Raises `ModelUnavailableError` when the checkpoint cannot be found or loaded.
     """
     settings = settings or Settings()
@@ -397,11 +400,17 @@ def load_model(
     revision = revision if revision is not None else settings.revision
     device = pick_device(settings.device)
     dtype = pick_dtype(settings.dtype, device)
-    key = (ref, revision, device, dtype)
+    key = (ref, revision, device, dtype, settings)
     with _MODELS_LOCK:  # one loader at a time: two threads must not load 4 GB twice
         if key not in _MODELS:
             source = resolve_model(ref, revision, settings)
-            _MODELS[key] = _load(source, device, dtype, settings)
+            weights_key = (source.path.resolve(), device, dtype)
+            if weights_key not in _LOADED:
+                _LOADED[weights_key] = _load(source, device, dtype)
+            network, feature_extractor = _LOADED[weights_key]
+            _MODELS[key] = AcousticModel(
+                source, network, feature_extractor, device=device, dtype=dtype, settings=settings
+            )
         return _MODELS[key]
 
 
@@ -432,21 +441,18 @@ def pick_dtype(requested: str, device: str) -> str:
     return requested
 
 
-def _load(source: ModelSource, device: str, dtype: str, settings: Settings) -> AcousticModel:
+def _load(source: ModelSource, device: str, dtype: str) -> tuple[Any, Any]:
     import torch
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 
     log.info("loading %s on %s (%s)", source.label, device, dtype)
-    torch_dtype = getattr(torch, dtype)
     try:
         feature_extractor = Wav2Vec2FeatureExtractor.from_pretrained(source.path)
-        network = _from_pretrained(Wav2Vec2ForCTC, source.path, torch_dtype)
+        network = _from_pretrained(Wav2Vec2ForCTC, source.path, getattr(torch, dtype))
         network.to(device).eval()
-    except (OSError, ValueError, RuntimeError, KeyError, json.JSONDecodeError) as error:
+    except Exception as error:  # corrupt or foreign files fail in many ways; all mean the same
         raise ModelUnavailableError(f"{source.label} could not be loaded: {error}") from error
-    return AcousticModel(
-        source, network, feature_extractor, device=device, dtype=dtype, settings=settings
-    )
+    return network, feature_extractor
 
 
 def _from_pretrained(cls: Any, path: Path, dtype: torch.dtype) -> Any:
@@ -464,3 +470,4 @@ def clear_model_cache() -> None:
             _NETWORKS.pop(model._key, None)
             _GPU_SECONDS.pop(model._key, None)
         _MODELS.clear()
+        _LOADED.clear()

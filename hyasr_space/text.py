@@ -15,6 +15,19 @@ lowercased) with the refinements of ../shared/docs/FACTS.md:
 - Every other punctuation mark (both full stops ։ and ASCII ":", the comma, ՝ and the
   backtick that stands in for it, quotes, dashes, brackets, ellipsis) becomes a space,
   so words glued by a mark are not merged; then spaces are collapsed.
+
+Additions found by running it over ../shared/data/hy-text (each kept a sentence out of
+the alphabet, so out of the LM text, or left a mark in a reference):
+
+- The one-dot leader "․" (U+2024), which Armenian keyboards type for the abbreviation
+  dot ("2014 թ․"), and the middle dot "·" are full stops like "."; 300+ news lines.
+- The acute accent "´" and the modifier apostrophe "ʼ" stand in for the emphasis mark ՛
+  ("թո´ղ", a Common Voice dev sentence) and are deleted like it; so are the Unicode
+  hyphens U+2010/U+2011, to apply the hyphen rule to every hyphen.
+- Invisible format characters: the zero-width space separates words (a space); the
+  zero-width (non-)joiners, word joiner and byte-order mark are deleted.
+- The Armenian presentation ligatures ﬓ ﬔ ﬕ ﬖ ﬗ (U+FB13..FB17) are spelled out here,
+  since NFKC, which would do it, must not run (it splits "և").
 """
 
 from __future__ import annotations
@@ -43,12 +56,19 @@ VOCAB: dict[str, int] = {
     EOS_TOKEN: 43,
 }
 
-_DELETED_MARKS = "\u055b\u055c\u055e\u055a\u2019'\u2018-\u058a\u00ad"
-_SPACED_MARKS = (
-    "\u0589\u055d,.:;!?\"«»“”„`—–…()[]{}/\\*%\ufffd\u055f\u0559"
+_DELETED_MARKS = (
+    "\u055b\u055c\u055e\u055a\u2019'\u2018\u00b4\u02bc"  # in-word marks, apostrophes
+    "-\u058a\u00ad\u2010\u2011"  # hyphens (and the soft hyphen)
+    "\u200c\u200d\u2060\ufeff"  # invisible joiners and the byte-order mark
 )
-_DELETE_TABLE = {ord(mark): None for mark in _DELETED_MARKS}
-_SPACE_TABLE = {ord(mark): " " for mark in _SPACED_MARKS}
+_SPACED_MARKS = '\u0589\u055d,.:;!?"«»“”„`—–…()[]{}/\\*%\ufffd\u055f\u0559\u2024\u00b7\u200b'
+# NFKC would spell these out too, but it also splits "և" (see the module docstring).
+_LIGATURES = {"\ufb13": "մն", "\ufb14": "մե", "\ufb15": "մի", "\ufb16": "վն", "\ufb17": "մխ"}
+_TABLE: dict[int, str | None] = {
+    **{ord(mark): None for mark in _DELETED_MARKS},
+    **{ord(mark): " " for mark in _SPACED_MARKS},
+    **{ord(ligature): letters for ligature, letters in _LIGATURES.items()},
+}
 _SPACES = re.compile(r"\s+")
 _IN_ALPHABET = re.compile(f"^[{ARMENIAN_LETTERS} ]*$")
 
@@ -56,7 +76,7 @@ _IN_ALPHABET = re.compile(f"^[{ARMENIAN_LETTERS} ]*$")
 def normalize_text(text: str) -> str:
     """Normalise Armenian text the way the model's training transcripts were."""
     text = unicodedata.normalize("NFC", text)
-    text = text.translate(_DELETE_TABLE).translate(_SPACE_TABLE)
+    text = text.translate(_TABLE)
     text = "".join(character.lower() for character in text)
     return _SPACES.sub(" ", text).strip()
 
@@ -84,17 +104,15 @@ def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorRa
     import jiwer
 
     if len(references) != len(hypotheses):
-        raise ValueError(
-            f"{len(references)} references but {len(hypotheses)} hypotheses"
-        )
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
     if not references:
         raise ValueError("no utterances to score")
     refs = [normalize_text(text) for text in references]
     hyps = [normalize_text(text) for text in hypotheses]
     # jiwer refuses empty references; score such an utterance by its insertions alone.
     scored = [(ref, hyp) for ref, hyp in zip(refs, hyps, strict=True) if ref]
-    empty_ref_words = sum(len(hyp.split()) for ref, hyp in zip(refs, hyps) if not ref)
-    empty_ref_chars = sum(len(hyp) for ref, hyp in zip(refs, hyps) if not ref)
+    empty_ref_words = sum(len(hyp.split()) for ref, hyp in zip(refs, hyps, strict=True) if not ref)
+    empty_ref_chars = sum(len(hyp) for ref, hyp in zip(refs, hyps, strict=True) if not ref)
     if not scored:
         raise ValueError("every reference is empty after normalisation")
     ref_texts = [ref for ref, _ in scored]

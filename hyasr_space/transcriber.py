@@ -83,7 +83,9 @@ class Transcriber:
             self.lm = LMDecoder.from_dir(model.path, self.vocabulary, self.settings)
         except (OSError, ValueError) as error:  # a broken LM must not take the model down
             log.error("the language model of %s could not be loaded: %s", model.name, error)
-            self.notices += (f"The language model could not be loaded ({error}); decoding greedily.",)
+            self.notices += (
+                f"The language model could not be loaded ({error}); decoding greedily.",
+            )
         self._cache: OrderedDict[str, Logits] = OrderedDict()
         self._cache_lock = threading.Lock()
 

@@ -10,8 +10,10 @@ network, chunking, decoders, transcriber, app.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ import soundfile
 
 from hyasr_space.settings import Settings
 from hyasr_space.text import PAD_TOKEN, VOCAB, WORD_DELIMITER
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from tests
 
 RATE = 16_000
 WORDS = "բարև ձեզ"
@@ -78,7 +82,7 @@ def build_tiny_model(folder: Path, *, safetensors: bool = True) -> Path:
         conv_dim=(32,) * 7,
         conv_kernel=(10, 3, 3, 3, 3, 2, 2),
         conv_stride=(5, 2, 2, 2, 2, 2, 2),
-        conv_bias=False,  # with the conv layer norms this makes features scale-free
+        conv_bias=True,
         feat_extract_norm="layer",
         do_stable_layer_norm=True,
         num_conv_pos_embeddings=16,
@@ -96,14 +100,21 @@ def build_tiny_model(folder: Path, *, safetensors: bool = True) -> Path:
     )
     # Fit the output layer on whole clips and on crops of them, so that chunked forward
     # passes (which see less context) read the tones the same way.
+    # Also fit on 16-bit and on slightly noisy copies: near-silence must read as blank too.
+    rng = np.random.default_rng(0)
     features, labels = [], []
     for text in (WORDS, LONG_WORDS):
-        samples, spans = tone_speech(text)
-        crops = [(0, len(samples))] + [
-            (start, min(start + 16_000, len(samples))) for start in range(0, len(samples), 4_800)
+        clean, spans = tone_speech(text)
+        versions = [
+            clean,
+            np.round(clean * 32767) / 32768,
+            clean + rng.normal(scale=1e-3, size=clean.shape),
         ]
-        for start, end in crops:
-            piece = samples[start:end]
+        crops = [(0, len(clean))] + [
+            (start, min(start + 16_000, len(clean))) for start in range(0, len(clean), 4_800)
+        ]
+        for samples, (start, end) in itertools.product(versions, crops):
+            piece = samples[start:end].astype(np.float32)
             inputs = extractor(piece, sampling_rate=RATE, return_tensors="pt")
             with torch.no_grad():
                 hidden = network.wav2vec2(inputs.input_values).last_hidden_state[0].numpy()
@@ -118,10 +129,28 @@ def build_tiny_model(folder: Path, *, safetensors: bool = True) -> Path:
         network.lm_head.weight.copy_(torch.from_numpy(weights[:-1].T.astype(np.float32)))
         network.lm_head.bias.copy_(torch.from_numpy(weights[-1].astype(np.float32)))
     folder.mkdir(parents=True, exist_ok=True)
-    network.save_pretrained(folder, safe_serialization=safetensors)
+    if safetensors:
+        network.save_pretrained(folder)
+    else:
+        _save_like_transformers_4(network, folder)
     extractor.save_pretrained(folder)
     _write_tokenizer_files(folder)
     return folder
+
+
+def _save_like_transformers_4(network, folder: Path) -> None:
+    """`pytorch_model.bin` with the weight-norm names of old checkpoints (the seed model's)."""
+    import torch
+
+    network.config.save_pretrained(folder)
+    renames = {"parametrizations.weight.original0": "weight_g",
+               "parametrizations.weight.original1": "weight_v"}  # fmt: skip
+    state = {}
+    for name, tensor in network.state_dict().items():
+        for new, old in renames.items():
+            name = name.replace(new, old)
+        state[name] = tensor.clone()
+    torch.save(state, folder / "pytorch_model.bin")
 
 
 def _write_tokenizer_files(folder: Path) -> None:
@@ -156,7 +185,11 @@ def write_arpa(path: Path, sentences: list[str]) -> Path:
     total = sum(count for word, count in unigrams.items() if word != "<s>")
     lines = ["\\data\\", f"ngram 1={len(vocabulary)}", f"ngram 2={len(bigrams)}", "", "\\1-grams:"]
     for word in vocabulary:
-        logp = -99.0 if word == "<s>" else math.log10((unigrams[word] + 0.5) / (total + len(vocabulary)))
+        logp = (
+            -99.0
+            if word == "<s>"
+            else math.log10((unigrams[word] + 0.5) / (total + len(vocabulary)))
+        )
         lines.append(f"{logp:.4f}\t{word}\t{math.log10(0.4):.4f}")
     lines += ["", "\\2-grams:"]
     for (first, second), count in sorted(bigrams.items()):
@@ -226,5 +259,3 @@ def settings(tmp_path: Path) -> Settings:
         examples_dir=tmp_path / "no-examples",
         warm_up=False,
     )
-
-

@@ -1,0 +1,354 @@
+"""Captions from word timestamps: SRT, WebVTT, JSON, and what the Gradio page shows.
+
+`captions()` groups a `Transcript`'s words into caption segments, greedily, in time order:
+a new caption starts at a pause longer than `PAUSE_S`, when the caption would last longer
+than `MAX_CAPTION_S`, or when its words no longer fit `MAX_LINES` lines of
+`MAX_LINE_CHARS` characters. Two-line captions are broken where the lines are most even.
+Every other format is rendered from these captions, so the SRT file, the WebVTT file,
+the captions on the audio player and the segment table always agree.
+
+Times are clamped into the audio ([0, duration] when the duration is known), never
+overlap, and never go backwards; a caption shorter than `MIN_CAPTION_S` is held on screen
+that long unless the next caption or the end of the audio comes first.
+
+SRT is composed with the `srt` library (it validates cues and writes the timestamp
+format); WebVTT is written here: the format is a header line plus cues whose text needs
+three characters escaped, and the parser webvtt-py, which the tests use to check our
+output, would otherwise check its own writer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import srt
+
+from .decoding import Transcript, Word
+from .transcriber import Transcription
+
+# Defaults of `CaptionLimits`, from common subtitle guidelines (e.g. Netflix's: 42
+# characters a line, two lines, cues of 5/6 s minimum); 6 s keeps a caption in step
+# with speech. Settings could carry them (HYASR_CAPTION_*) if a deployment wants others.
+MAX_LINE_CHARS = 42
+MAX_LINES = 2
+MAX_CAPTION_S = 6.0
+PAUSE_S = 0.6  # a longer silence between two words ends a caption
+MIN_CAPTION_S = 0.8  # shortest time a caption stays up, when there is room for it
+
+FORMATS = ("srt", "vtt", "json")
+SEGMENT_COLUMNS = ["start", "end", "text"]
+_MIN_CUE_S = 0.001
+_UNSAFE_NAME = re.compile(r"[^\w\-]+")
+_VTT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+@dataclass(frozen=True)
+class CaptionLimits:
+    """How words are grouped into captions (see the module docstring)."""
+
+    max_line_chars: int = MAX_LINE_CHARS
+    max_lines: int = MAX_LINES
+    max_duration_s: float = MAX_CAPTION_S
+    pause_s: float = PAUSE_S
+    min_duration_s: float = MIN_CAPTION_S
+
+    def __post_init__(self) -> None:
+        if self.max_line_chars < 1 or self.max_lines < 1:
+            raise ValueError("max_line_chars and max_lines must be at least 1")
+        if self.max_duration_s <= 0 or self.pause_s < 0 or self.min_duration_s < 0:
+            raise ValueError("max_duration_s must be positive; pause_s, min_duration_s >= 0")
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One subtitle cue: its words, its lines of text, and when it is shown (seconds)."""
+
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        """The caption on one line (the audio player's captions, tables, JSON)."""
+        return " ".join(self.lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+
+
+def captions(
+    transcript: Transcript | Iterable[Word],
+    duration: float | None = None,
+    limits: CaptionLimits | None = None,
+) -> list[Caption]:
+    """Group the words of a transcript into captions (in time order, non-overlapping).
+
+    `duration` (seconds) bounds every time; without it the last word's end does.
+    """
+    limits = limits or CaptionLimits()
+    words = transcript.words if isinstance(transcript, Transcript) else tuple(transcript)
+    words = _clean_times(words, duration)
+    groups: list[list[Word]] = []
+    for word in words:
+        group = groups[-1] if groups else None
+        if group is None or _starts_new(group, word, limits):
+            groups.append([word])
+        else:
+            group.append(word)
+    limit_s = duration if duration is not None else (words[-1].end if words else 0.0)
+    last_ms = math.floor(limit_s * 1000 + 1e-6) / 1000  # the last whole millisecond
+    result: list[Caption] = []
+    previous_end = 0.0
+    for index, group in enumerate(groups):
+        start, end = group[0].start, group[-1].end
+        following = groups[index + 1][0].start if index + 1 < len(groups) else limit_s
+        end = max(end, min(start + limits.min_duration_s, following, limit_s))
+        # Whole milliseconds, as the files store them; WebVTT wants end > start.
+        start, end = min(round(start, 3), last_ms), min(round(end, 3), last_ms)
+        if end - start < _MIN_CUE_S:
+            start = max(previous_end, round(end - _MIN_CUE_S, 3))
+        if end - start < _MIN_CUE_S and result:  # squeezed to nothing: join the last cue
+            last = result.pop()
+            start, group = last.start, [*last.words, *group]
+        previous_end = end
+        lines = _wrap([word.text for word in group], limits.max_line_chars)
+        result.append(Caption(start, end, tuple(lines), tuple(group)))
+    return result
+
+
+def _clean_times(words: Sequence[Word], duration: float | None) -> list[Word]:
+    """Words with times inside [0, duration], each start >= the previous word's end."""
+    cleaned: list[Word] = []
+    floor = 0.0
+    for word in words:
+        if not word.text:
+            continue
+        start = max(word.start, floor)
+        end = max(word.end, start)
+        if duration is not None:
+            start, end = min(start, duration), min(end, duration)
+        cleaned.append(Word(word.text, start, end))
+        floor = end
+    return cleaned
+
+
+def _starts_new(group: list[Word], word: Word, limits: CaptionLimits) -> bool:
+    if word.start - group[-1].end > limits.pause_s:
+        return True
+    if word.end - group[0].start > limits.max_duration_s:
+        return True
+    texts = [w.text for w in group] + [word.text]
+    return len(_wrap(texts, limits.max_line_chars)) > limits.max_lines
+
+
+def _wrap(words: Sequence[str], max_chars: int) -> list[str]:
+    """Lines of at most `max_chars` (a longer word gets a line of its own); two lines are
+    balanced, so a caption does not read as one full line and a stub."""
+    lines: list[list[str]] = []
+    for word in words:
+        if lines and len(" ".join([*lines[-1], word])) <= max_chars:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    if len(lines) == 2:
+        flat = lines[0] + lines[1]
+        splits = [
+            (max(len(" ".join(flat[:cut])), len(" ".join(flat[cut:]))), cut)
+            for cut in range(1, len(flat))
+        ]
+        fitting = [item for item in splits if item[0] <= max_chars]
+        if fitting:
+            cut = min(fitting)[1]
+            lines = [flat[:cut], flat[cut:]]
+    return [" ".join(line) for line in lines]
+
+
+def to_srt(
+    transcript: Transcript, duration: float | None = None, limits: CaptionLimits | None = None
+) -> str:
+    """SubRip text (an empty string when nothing was recognised)."""
+    cues = [
+        srt.Subtitle(
+            index=number,
+            start=_timedelta(caption.start),
+            end=_timedelta(caption.end),
+            content="\n".join(caption.lines),
+        )
+        for number, caption in enumerate(captions(transcript, duration, limits), start=1)
+    ]
+    return srt.compose(cues, reindex=False)
+
+
+def to_vtt(
+    transcript: Transcript, duration: float | None = None, limits: CaptionLimits | None = None
+) -> str:
+    """WebVTT text (just the header when nothing was recognised)."""
+    blocks = ["WEBVTT\n"]
+    for caption in captions(transcript, duration, limits):
+        timing = f"{_clock(caption.start, '.')} --> {_clock(caption.end, '.')}"
+        text = "\n".join(line.translate(_VTT_ESCAPES) for line in caption.lines)
+        blocks.append(f"{timing}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def to_json(transcription: Transcription, limits: CaptionLimits | None = None) -> str:
+    """The whole result as JSON: every decoder's text, words and caption segments."""
+    data = transcription.to_dict()
+    for transcript in transcription.transcripts:
+        segments = captions(transcript, transcription.duration, limits)
+        data["decoders"][transcript.decoder]["segments"] = [c.to_dict() for c in segments]
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def render(
+    transcription: Transcription,
+    fmt: str,
+    decoder: str | None = None,
+    limits: CaptionLimits | None = None,
+) -> str:
+    """One of `FORMATS`; subtitles come from `decoder`'s transcript (default: the best)."""
+    if fmt == "json":
+        return to_json(transcription, limits)
+    transcript = _pick(transcription, decoder)
+    if fmt == "srt":
+        return to_srt(transcript, transcription.duration, limits)
+    if fmt == "vtt":
+        return to_vtt(transcript, transcription.duration, limits)
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def gradio_subtitles(
+    transcript: Transcript, duration: float | None = None, limits: CaptionLimits | None = None
+) -> list[dict[str, Any]]:
+    """Captions for `gr.Audio(subtitles=...)`: ``[{"text": ..., "timestamp": [s, e]}]``."""
+    return [
+        {"text": c.text, "timestamp": [round(c.start, 3), round(c.end, 3)]}
+        for c in captions(transcript, duration, limits)
+    ]
+
+
+def segments_table(
+    transcript: Transcript, duration: float | None = None, limits: CaptionLimits | None = None
+) -> list[list[str]]:
+    """Rows of `SEGMENT_COLUMNS` for a `gr.Dataframe`: start, end (as m:ss.ss), text."""
+    return [
+        [format_clock(c.start), format_clock(c.end), c.text]
+        for c in captions(transcript, duration, limits)
+    ]
+
+
+def format_clock(seconds: float) -> str:
+    """A short readable time: ``7.25`` -> ``0:07.25``, ``3725.5`` -> ``1:02:05.50``."""
+    centis = round(max(seconds, 0.0) * 100)
+    hours, rest = divmod(centis, 360_000)
+    minutes, rest = divmod(rest, 6_000)
+    clock = f"{minutes}:{rest // 100:02d}.{rest % 100:02d}"
+    return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}" if hours else clock
+
+
+def _clock(seconds: float, separator: str) -> str:
+    millis = round(max(seconds, 0.0) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{separator}{rest % 1000:03d}"
+
+
+def _timedelta(seconds: float) -> timedelta:
+    return timedelta(milliseconds=round(max(seconds, 0.0) * 1000))
+
+
+def _pick(transcription: Transcription, decoder: str | None) -> Transcript:
+    if decoder is None:
+        return transcription.best
+    transcript = transcription.get(decoder)
+    if transcript is None:
+        available = ", ".join(t.decoder for t in transcription.transcripts)
+        raise ValueError(f"no {decoder!r} transcript in this result (it has: {available})")
+    return transcript
+
+
+def file_stem(name: str) -> str:
+    """A safe file name stem from an audio file's name (letters of any script kept)."""
+    stem = _UNSAFE_NAME.sub("_", Path(name).stem).strip("_")[:80]
+    return stem or "transcript"
+
+
+class SessionFiles:
+    """One user session's downloads, in a private temporary folder.
+
+    `close()` deletes the folder; so does garbage collection of the object and the end
+    of the process (`weakref.finalize`), so a session that is never closed leaves nothing
+    behind either. Writing again replaces the previous files: a session keeps only its
+    latest result. Usable as a context manager.
+    """
+
+    def __init__(self, root: str | Path | None = None, prefix: str = "hyasr-session-") -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def write(self, name: str, text: str) -> Path:
+        """Write `text` (UTF-8) as `name` inside the session folder."""
+        if self.closed:
+            raise RuntimeError("this session's files were already deleted")
+        path = self.path / Path(name).name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def write_transcription(
+        self,
+        transcription: Transcription,
+        formats: Sequence[str] = FORMATS,
+        decoder: str | None = None,
+        limits: CaptionLimits | None = None,
+    ) -> dict[str, Path]:
+        """Replace the session's files with `transcription` in each format; {format: path}."""
+        self.clear()
+        stem = file_stem(transcription.source)
+        return {
+            fmt: self.write(f"{stem}.{fmt}", render(transcription, fmt, decoder, limits))
+            for fmt in formats
+        }
+
+    def clear(self) -> None:
+        """Delete the files written so far; the folder stays for the next ones."""
+        if self.closed:
+            return
+        for path in self.path.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Delete the folder and everything in it (idempotent)."""
+        self._finalizer()
+
+    def __enter__(self) -> SessionFiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SessionFiles({str(self.path)!r}{', closed' if self.closed else ''})"
+
+
+def close_session_files(files: SessionFiles | None) -> None:
+    """`gr.State(delete_callback=...)` hook: Gradio calls it when a session's state expires."""
+    if files is not None:
+        files.close()

@@ -1,0 +1,304 @@
+"""The Gradio app: components and events only; every decision is the `Transcriber`'s.
+
+The page loads the model once at start-up. When no model can be loaded, the app still
+starts: a banner says why, the Transcribe button is disabled, and an API call gets the
+same reason as an error. Errors meant for users (`HyasrError`) become `gr.Error` here
+and nowhere else, escaped, since Gradio renders error text as HTML.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .decoding import GREEDY, LM, LMSettings, Transcript, parse_hotwords
+from .errors import HyasrError, ModelUnavailableError
+from .settings import Settings
+from .transcriber import Transcriber, Transcription
+
+log = logging.getLogger(__name__)
+
+TITLE = "Armenian speech recognition"
+API_NAME = "transcribe"
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".webm")
+DIFFERS = "differs"
+WORD_COLUMNS = ["decoder", "word", "start (s)", "end (s)"]
+DECODER_LABELS = {
+    GREEDY: "Greedy CTC",
+    LM: "Beam search + language model",
+    "both": "Both, side by side",
+}
+CSS = """
+.hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
+"""
+
+# A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
+# settings and the transcriber (None when no model could be loaded).
+TabBuilder = Callable[[Settings, "Transcriber | None"], None]
+
+
+def build_demo(
+    settings: Settings | None = None,
+    transcriber: Transcriber | None = None,
+    extra_tabs: Sequence[TabBuilder] = (),
+    *,
+    model: str | None = None,
+    revision: str | None = None,
+) -> gr.Blocks:
+    """The app. Loads `model` (default: the configured one, with the demo model as its
+    fallback) unless a transcriber is given."""
+    settings = settings or Settings.from_env()
+    problem = None
+    if transcriber is None:
+        try:
+            transcriber = Transcriber.load(model, revision, settings)
+            if settings.warm_up:
+                transcriber.warm_up()
+        except ModelUnavailableError as error:
+            problem = str(error)
+            log.error("no model could be loaded; the app starts without one: %s", problem)
+    if transcriber is not None:
+        log.info("serving %s", transcriber.describe())
+        for notice in transcriber.notices:
+            log.warning("%s", notice)
+
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(f"# {TITLE}\n{_intro(transcriber)}")
+        banner = _banner(transcriber, problem)
+        gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
+        with gr.Tabs():
+            with gr.Tab("Transcribe"):
+                _transcribe_tab(settings, transcriber, problem)
+            # More tabs (the model card: hyasr_space/card.py) come in through extra_tabs.
+            for build_tab in extra_tabs:
+                build_tab(settings, transcriber)
+    demo.queue(
+        max_size=settings.queue_max_size,
+        default_concurrency_limit=settings.concurrency_limit,
+    )
+    return demo
+
+
+def _intro(transcriber: Transcriber | None) -> str:
+    if transcriber is None:
+        return "Record or upload Armenian speech to get its text."
+    return f"Record or upload Armenian speech to get its text. Model: `{transcriber.describe()}`."
+
+
+def _banner(transcriber: Transcriber | None, problem: str | None) -> str:
+    if problem is not None:
+        return f"**No speech recognition model could be loaded.** {html.escape(problem)}"
+    notices = transcriber.notices if transcriber else ()
+    return "\n\n".join(f"**Note:** {html.escape(notice)}" for notice in notices)
+
+
+def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem: str | None):
+    has_lm = transcriber is not None and transcriber.has_lm
+    defaults = transcriber.lm_defaults if transcriber else LMSettings.from_settings(settings)
+    with gr.Row():
+        with gr.Column():
+            audio = gr.Audio(
+                sources=["upload", "microphone"],
+                type="filepath",  # we decode ourselves: a corrupt file gets a clear error
+                label=f"Audio (up to {settings.max_duration_s:g} s)",
+            )
+            decoder = gr.Radio(
+                [(label, value) for value, label in DECODER_LABELS.items()],
+                value=LM if has_lm else GREEDY,
+                label="Decoder",
+            )
+            with gr.Accordion("Language model settings", open=False):
+                if not has_lm:
+                    gr.Markdown("This model has no language model: text is decoded greedily.")
+                alpha = gr.Slider(
+                    0, max(5.0, defaults.alpha), value=defaults.alpha, step=0.05,
+                    label="alpha: weight of the language model",
+                )  # fmt: skip
+                beta = gr.Slider(
+                    min(-5.0, defaults.beta), max(10.0, defaults.beta), value=defaults.beta,
+                    step=0.1, label="beta: bonus per word",
+                )  # fmt: skip
+                beam_width = gr.Slider(
+                    1, settings.max_beam_width, value=defaults.beam_width, step=1,
+                    label="beam width",
+                )  # fmt: skip
+                hotwords = gr.Textbox(
+                    label="hotwords", placeholder="words to favour, separated by commas"
+                )
+                hotword_weight = gr.Slider(
+                    0, 50, value=defaults.hotword_weight, step=0.5, label="hotword weight"
+                )
+            with gr.Row():
+                clear = gr.Button("Clear")
+                submit = gr.Button("Transcribe", variant="primary", interactive=problem is None)
+            examples = _example_files(settings.examples_dir)
+            if examples:
+                gr.Examples(
+                    [[str(path)] for path in examples], inputs=[audio], cache_examples=False
+                )
+        with gr.Column():
+            text = gr.Textbox(label="Transcript", lines=4, interactive=False, buttons=["copy"])
+            with gr.Row(visible=False) as comparison:
+                greedy_view = gr.HighlightedText(
+                    label=DECODER_LABELS[GREEDY], color_map={DIFFERS: "#fbbf24"}
+                )
+                lm_view = gr.HighlightedText(
+                    label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"}
+                )
+            info = gr.Markdown()
+            words = gr.Dataframe(
+                headers=WORD_COLUMNS,
+                datatype=["str", "str", "number", "number"],
+                label="Words",
+                interactive=False,
+            )
+
+    def transcribe(
+        path: str | None,
+        choice: str,
+        alpha_value: float,
+        beta_value: float,
+        width: float,
+        hotword_text: str,
+        weight: float,
+    ) -> tuple[Any, ...]:
+        if transcriber is None:
+            raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
+        if not path:
+            raise gr.Error("Record or upload some audio first.", title="No audio")
+        started = time.perf_counter()
+        try:
+            lm_settings = _lm_settings(
+                defaults, alpha_value, beta_value, width, hotword_text, weight
+            )
+            result = transcriber.transcribe(path, choice, lm_settings)
+        except HyasrError as error:
+            raise gr.Error(html.escape(str(error)), title="Cannot transcribe") from error
+        return _render(result, time.perf_counter() - started)
+
+    # The API returns plain values; showing or hiding the comparison is a separate,
+    # private step, so API users never see Gradio's update dictionaries.
+    outputs = [text, greedy_view, lm_view, info, words]
+    submit.click(
+        transcribe,
+        inputs=[audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight],
+        outputs=outputs,
+        api_name=API_NAME,
+    ).success(
+        lambda choice: gr.Row(visible=choice == "both"),
+        inputs=[decoder],
+        outputs=[comparison],
+        api_visibility="private",
+        queue=False,
+    )
+    clear.click(
+        lambda: (None, "", [], [], "", None, gr.Row(visible=False)),
+        outputs=[audio, *outputs, comparison],
+        api_visibility="private",
+        queue=False,
+    )
+
+
+def _lm_settings(
+    defaults: LMSettings,
+    alpha: float,
+    beta: float,
+    width: float,
+    hotwords: str,
+    weight: float,
+) -> LMSettings:
+    return replace(
+        defaults,
+        alpha=float(alpha),
+        beta=float(beta),
+        beam_width=int(width),
+        hotwords=parse_hotwords(hotwords),
+        hotword_weight=float(weight),
+    )
+
+
+def _render(result: Transcription, seconds: float) -> tuple[Any, ...]:
+    greedy, lm = result.get(GREEDY), result.get(LM)
+    greedy_view: list[tuple[str, str | None]] = []
+    lm_view: list[tuple[str, str | None]] = []
+    if greedy is not None and lm is not None:
+        greedy_view, lm_view = word_diff(greedy.text, lm.text)
+    rows = [
+        [transcript.decoder, word.text, round(word.start, 2), round(word.end, 2)]
+        for transcript in result.transcripts
+        for word in transcript.words
+    ]
+    return result.best.text, greedy_view, lm_view, _info(result, seconds), rows
+
+
+def _info(result: Transcription, seconds: float) -> str:
+    lines = [f"**Model:** `{result.model}`"]
+    lines += [f"**Decoder:** {_describe(t)}" for t in result.transcripts]
+    lines.append(f"{result.duration:.1f} s of audio, transcribed in {seconds:.1f} s.")
+    if not result.best.text:
+        lines.append("No speech was recognised.")
+    lines += [f"**Note:** {html.escape(notice)}" for notice in result.notices]
+    return "  \n".join(lines)
+
+
+def _describe(transcript: Transcript) -> str:
+    return html.escape(transcript.description)
+
+
+def word_diff(
+    first: str, second: str
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]]:
+    """Both texts as HighlightedText values, with the words where they differ marked."""
+    a, b = first.split(), second.split()
+    left: list[tuple[str, str | None]] = []
+    right: list[tuple[str, str | None]] = []
+    opcodes = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+    for tag, a_start, a_end, b_start, b_end in opcodes:
+        label = None if tag == "equal" else DIFFERS
+        left += [(word, label) for word in a[a_start:a_end]]
+        right += [(word, label) for word in b[b_start:b_end]]
+    return _spaced(left), _spaced(right)
+
+
+def _spaced(tokens: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    spaced: list[tuple[str, str | None]] = []
+    for index, token in enumerate(tokens):
+        if index:
+            spaced.append((" ", None))
+        spaced.append(token)
+    return spaced
+
+
+def _example_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def launch(
+    demo: gr.Blocks,
+    settings: Settings,
+    *,
+    share: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    prevent_thread_lock: bool = False,
+) -> Any:
+    """Serve the app; host and port default to GRADIO_SERVER_NAME/PORT (set on Spaces)."""
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        max_file_size=settings.max_file_size_bytes,
+        theme=gr.themes.Soft(),
+        css=CSS,
+        prevent_thread_lock=prevent_thread_lock,
+    )

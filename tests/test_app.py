@@ -1,0 +1,154 @@
+"""The app as a user's program sees it: a real Gradio server answering gradio_client calls."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile
+from conftest import WORDS
+
+from hyasr_space.settings import Settings
+from hyasr_space.ui import API_NAME, DIFFERS, build_demo, launch, word_diff
+
+gradio_client = pytest.importorskip("gradio_client")
+AppError = gradio_client.exceptions.AppError
+
+LIMIT_S = 5
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(settings: Settings) -> Iterator[str]:
+    demo = build_demo(settings)
+    port = _free_port()
+    launch(demo, settings, host="127.0.0.1", port=port, prevent_thread_lock=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    examples = tmp_path_factory.mktemp("examples")
+    settings = replace(
+        Settings(),
+        model=str(model_dir),
+        fallback_model=None,
+        max_duration_s=LIMIT_S,
+        examples_dir=examples,
+        warm_up=True,
+    )
+    yield from _serve(settings)
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str):
+    return gradio_client.Client(app_url, verbose=False)
+
+
+def call(client, path: Path, decoder: str = "lm", alpha: float = 0.5, hotwords: str = ""):
+    return client.predict(
+        gradio_client.handle_file(str(path)),
+        decoder,
+        alpha,
+        1.5,
+        100,
+        hotwords,
+        10.0,
+        api_name=f"/{API_NAME}",
+    )
+
+
+def test_transcribes_through_the_api(client, words_wav: Path, model_dir: Path) -> None:
+    text, greedy_view, lm_view, info, words = call(client, words_wav)
+    assert text == WORDS
+    assert str(model_dir) in info
+    assert "beam search + 2-gram KenLM (alpha 0.5, beta 1.5, beam 100)" in info
+    rows = words["data"] if isinstance(words, dict) else words
+    assert [row[:2] for row in rows] == [["lm", "բարև"], ["lm", "ձեզ"]]
+    assert rows[0][2] < rows[0][3] <= rows[1][2] < rows[1][3]
+
+
+def test_both_decoders_side_by_side(client, words_wav: Path) -> None:
+    text, greedy_view, lm_view, info, words = call(client, words_wav, "both")
+    assert text == WORDS
+    assert "greedy CTC" in info and "KenLM" in info
+    spelled = [item["token"] for item in greedy_view if item["token"].strip()]
+    assert spelled == WORDS.split()
+    assert all(item["class_or_confidence"] is None for item in lm_view)
+
+
+def test_greedy_only(client, words_wav: Path) -> None:
+    text, *_, info, words = call(client, words_wav, "greedy")
+    assert text == WORDS and "greedy CTC" in info and "KenLM" not in info
+
+
+def test_api_lists_only_the_transcribe_endpoint(client) -> None:
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
+        f"/{API_NAME}"
+    ]
+
+
+def test_corrupt_file_gets_its_own_error(client, tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.wav"
+    path.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + bytes(range(256)) * 4)
+    with pytest.raises(AppError, match="corrupt.wav is not an audio file that can be read"):
+        call(client, path)
+
+
+def test_empty_file_gets_its_own_error(client, tmp_path: Path) -> None:
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(AppError, match="empty.wav is an empty file"):
+        call(client, path)
+
+
+def test_too_long_recording_names_the_limit(client, tmp_path: Path) -> None:
+    path = tmp_path / "long.wav"
+    soundfile.write(path, np.zeros(16_000 * (LIMIT_S + 1)), 16_000)
+    with pytest.raises(AppError, match=rf"long.wav is 6.0 seconds long; the limit is {LIMIT_S} s"):
+        call(client, path)
+
+
+def test_out_of_range_setting_is_refused(client, words_wav: Path) -> None:
+    with pytest.raises(AppError, match="less than minimum"):  # Gradio checks slider ranges
+        call(client, words_wav, alpha=-1.0)
+
+
+def test_app_starts_without_any_model_and_says_why(tmp_path: Path) -> None:
+    settings = replace(
+        Settings(),
+        model="nobody/not-cached",
+        fallback_model="demo",
+        demo_model_dir=tmp_path / "no-demo",
+        warm_up=False,
+    )
+    for url in _serve(settings):
+        page = httpx.get(url + "config", timeout=30).text
+        assert "No speech recognition model could be loaded" in page
+        assert "nobody/not-cached" in page
+        client = gradio_client.Client(url, verbose=False)
+        soundfile.write(tmp_path / "speech.wav", np.zeros(1600), 16_000)
+        with pytest.raises(AppError, match="No model is loaded"):
+            call(client, tmp_path / "speech.wav")
+
+
+def test_word_diff_marks_differing_words() -> None:
+    greedy, lm = word_diff("իմ մաիր և հայր", "իմ մայր և հայր")
+    assert greedy == [
+        ("իմ", None), (" ", None), ("մաիր", DIFFERS), (" ", None),
+        ("և", None), (" ", None), ("հայր", None),
+    ]  # fmt: skip
+    assert ("մայր", DIFFERS) in lm and ("իմ", None) in lm
+    assert word_diff("", "ա") == ([], [("ա", DIFFERS)])
