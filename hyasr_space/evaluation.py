@@ -11,7 +11,8 @@ Scores follow the card's ``eval.py``: corpus-level WER and CER from jiwer (error
 over all utterances, divided by the reference length), with references and hypotheses
 both passed through `text.normalize_text`, the one normalisation the model was trained
 with (`text.error_rates` does both). Each clip runs through the acoustic model once; every
-decoder asked for reads the same logits, so "both" costs one forward pass per clip.
+decoder asked for reads the same logits, so "both" costs one forward pass per clip. The
+transcriber's logits cache is bypassed, so a clip heard before is still timed.
 
 Speed is a real-time factor, processing seconds per audio second, split into the acoustic
 forward pass (shared by the decoders) and each decoder's own time; reading and resampling
@@ -34,7 +35,7 @@ from typing import Any, TextIO
 
 from .audio import load_audio
 from .decoding import GREEDY, LM, LMSettings
-from .errors import HyasrError
+from .errors import AudioError, HyasrError, InvalidRequestError
 from .settings import DEVICES, DTYPES, Settings
 from .text import error_rates
 from .transcriber import Transcriber
@@ -251,17 +252,22 @@ def lm_settings_dict(settings: LMSettings) -> dict[str, Any]:
 def resolve_decoders(transcriber: Transcriber, decoders: str | Iterable[str]) -> tuple[str, ...]:
     """Decoder names to run: "both" is greedy and, when the model has one, the LM.
 
-    Raises `ValueError` for an unknown name or for "lm" on a model without a language model.
+    Raises `InvalidRequestError` (a `ValueError`) for an unknown name, or for "lm" on a
+    model without a language model.
     """
     names = [decoders] if isinstance(decoders, str) else list(decoders)
     chosen: list[str] = []
     for name in names:
         if name not in DECODER_CHOICES:
-            raise ValueError(f"unknown decoder {name!r}; choose from {', '.join(DECODER_CHOICES)}")
+            raise InvalidRequestError(
+                f"unknown decoder {name!r}; choose from {', '.join(DECODER_CHOICES)}"
+            )
         if name == LM and transcriber.lm is None:
-            raise ValueError(f"{transcriber.model_name} has no language model to evaluate.")
+            raise InvalidRequestError(
+                f"{transcriber.model_name} has no language model to evaluate."
+            )
         wanted = [GREEDY, LM] if name == BOTH else [name]
-        chosen += [n for n in wanted if n not in chosen and (n != LM or transcriber.lm)]
+        chosen += [n for n in wanted if n not in chosen and (n != LM or transcriber.lm is not None)]
     return tuple(n for n in (GREEDY, LM) if n in chosen)
 
 
@@ -297,7 +303,7 @@ def evaluate(
         started = time.perf_counter()
         clip = load_audio(utterance.audio, audio_settings)
         loaded = time.perf_counter()
-        logits = transcriber.logits(clip)
+        logits = transcriber.model.logits(clip)  # not the cache: every forward is timed
         forward_seconds += time.perf_counter() - loaded
         load_seconds += loaded - started
         audio_seconds += clip.duration
@@ -434,13 +440,17 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=DTYPES, default=None, help="default: HYASR_DTYPE")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+def add_data_arguments(
+    parser: argparse.ArgumentParser, splits: Sequence[str] = DEFAULT_SPLITS
+) -> None:
+    """--data, --split, --limit; `splits` are the TSVs looked for in a folder, in order."""
+    names = [f"{split}.tsv" for split in splits]
     parser.add_argument(
         "--data",
         required=True,
         type=Path,
-        help="a TSV with 'path' and 'sentence' columns, or a folder with metadata.tsv, "
-        "test.tsv or dev.tsv (audio beside it or in clips/)",
+        help="a TSV with 'path' and 'sentence' columns, or a folder with "
+        f"{', '.join(names[:-1])} or {names[-1]} (audio beside it or in clips/)",
     )
     parser.add_argument(
         "--split", default=None, help="which TSV of a folder to read, e.g. 'dev' or 'test'"
@@ -467,6 +477,20 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="write per-utterance hypotheses here (.tsv, or .jsonl for JSON lines)",
     )
+
+
+def command_error(error: Exception) -> int:
+    """Print a command's error; its exit status: 1 for unreadable audio, else 2."""
+    print(f"hyasr: {error}", file=sys.stderr)
+    return 1 if isinstance(error, (AudioError, OSError)) else 2
+
+
+def load_transcriber(args: argparse.Namespace) -> Transcriber:
+    """The transcriber of --model (never a fallback: a score must name its model)."""
+    transcriber = Transcriber.load(args.model, args.revision, command_settings(args))
+    for notice in transcriber.notices:
+        print(f"hyasr: warning: {notice}", file=sys.stderr)
+    return transcriber
 
 
 def command_settings(args: argparse.Namespace) -> Settings:
@@ -504,11 +528,15 @@ def progress_printer(label: str, stream: TextIO | None = None) -> ProgressCallba
 
 
 def run_eval_command(args: argparse.Namespace) -> int:
-    """``hyasr eval``: print WER/CER/RTF per decoder; 0 on success, 1 on an error."""
+    """``hyasr eval``: print WER/CER/RTF per decoder.
+
+    Exit status (as `hyasr transcribe`): 0 done, 1 a clip could not be read, 2 no model,
+    no data set, or bad options.
+    """
     try:
         tsv = find_tsv(args.data, _splits(args.split, DEFAULT_SPLITS))
         dataset = load_dataset(tsv, limit=args.limit)
-        transcriber = Transcriber.load(args.model, args.revision, command_settings(args))
+        transcriber = load_transcriber(args)
         report = evaluate(
             transcriber,
             dataset,
@@ -518,8 +546,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
             progress=progress_printer("transcribing"),
         )
     except (HyasrError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return command_error(error)
     if args.hypotheses is not None:
         write_hypotheses(report, args.hypotheses)
     if args.format == "json":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -291,7 +292,8 @@ class AcousticModel:
         self.receptive_field = conv_frames_receptive_field(self._kernels, self._strides)
         self._feature_extractor = feature_extractor
         self._key = f"{source.label}:{device}:{dtype}:{id(self)}"
-        self._lock = threading.Lock()
+        # One lock per network, shared by the wrappers of different settings around it.
+        self._lock = _NETWORK_LOCKS.setdefault(id(network), threading.Lock())
         _NETWORKS[self._key] = network
         _GPU_SECONDS[self._key] = settings.zero_gpu_duration_s
 
@@ -348,6 +350,7 @@ class AcousticModel:
 # The networks live here, not on AcousticModel, so that the ZeroGPU-wrapped function
 # receives only a key and numpy arrays: its arguments are pickled to a GPU worker.
 _NETWORKS: dict[str, Any] = {}
+_NETWORK_LOCKS: dict[int, threading.Lock] = {}
 _GPU_SECONDS: dict[str, int] = {}
 
 
@@ -363,6 +366,11 @@ def _run_network(key: str, input_values: np.ndarray, attention_mask: np.ndarray 
             mask = torch.from_numpy(attention_mask).to(parameter.device)
         logits = network(values, attention_mask=mask).logits
         return logits.float().cpu().numpy()
+
+
+def on_zero_gpu() -> bool:
+    """True on a ZeroGPU Space, where GPU work must happen inside `spaces.GPU` calls."""
+    return bool(os.environ.get("SPACES_ZERO_GPU"))
 
 
 def _gpu_seconds(key: str, *_: Any) -> int:
@@ -434,6 +442,8 @@ def pick_dtype(requested: str, device: str) -> str:
     if requested == "auto":
         if device != "cuda":
             return "float32"
+        if on_zero_gpu():  # no CUDA queries outside spaces.GPU; its GPUs all do bf16
+            return "bfloat16"
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
     if requested == "float16" and device == "cpu":
         log.warning("float16 is slow or unsupported on the CPU; using float32")
@@ -471,3 +481,4 @@ def clear_model_cache() -> None:
             _GPU_SECONDS.pop(model._key, None)
         _MODELS.clear()
         _LOADED.clear()
+        _NETWORK_LOCKS.clear()

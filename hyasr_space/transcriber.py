@@ -117,7 +117,7 @@ class Transcriber:
             fallback = settings.fallback_model
             if model is not None or not fallback or fallback == settings.model:
                 raise
-            log.warning("%s; falling back to %s", error, fallback)
+            log.warning("%s Falling back to %s.", error, fallback)
             try:
                 stand_in = load_model(fallback, None, settings)
             except ModelUnavailableError as second:

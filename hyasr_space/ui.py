@@ -21,6 +21,7 @@ import gradio as gr
 
 from .decoding import GREEDY, LM, LMSettings, Transcript, parse_hotwords
 from .errors import HyasrError, ModelUnavailableError
+from .model import on_zero_gpu
 from .settings import Settings
 from .transcriber import Transcriber, Transcription
 
@@ -60,7 +61,7 @@ def build_demo(
     if transcriber is None:
         try:
             transcriber = Transcriber.load(model, revision, settings)
-            if settings.warm_up:
+            if settings.warm_up and not on_zero_gpu():  # there, a GPU exists only per request
                 transcriber.warm_up()
         except ModelUnavailableError as error:
             problem = str(error)
@@ -240,8 +241,8 @@ def _render(result: Transcription, seconds: float) -> tuple[Any, ...]:
 
 
 def _info(result: Transcription, seconds: float) -> str:
-    lines = [f"**Model:** `{result.model}`"]
-    lines += [f"**Decoder:** {_describe(t)}" for t in result.transcripts]
+    lines = [f"**Model:** `{result.model}`", f"**Transcript from:** {_describe(result.best)}"]
+    lines += [f"**Compared with:** {_describe(t)}" for t in result.transcripts[:-1]]
     lines.append(f"{result.duration:.1f} s of audio, transcribed in {seconds:.1f} s.")
     if not result.best.text:
         lines.append("No speech was recognised.")

@@ -67,7 +67,7 @@ def _frame_labels(spans: list[tuple[int, int, int]], frames: int, offset: int = 
     return labels
 
 
-def build_tiny_model(folder: Path, *, safetensors: bool = True) -> Path:
+def build_tiny_model(folder: Path) -> Path:
     """A 2-layer Wav2Vec2ForCTC in the Hub layout whose output layer reads tone speech."""
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
@@ -129,28 +129,27 @@ def build_tiny_model(folder: Path, *, safetensors: bool = True) -> Path:
         network.lm_head.weight.copy_(torch.from_numpy(weights[:-1].T.astype(np.float32)))
         network.lm_head.bias.copy_(torch.from_numpy(weights[-1].astype(np.float32)))
     folder.mkdir(parents=True, exist_ok=True)
-    if safetensors:
-        network.save_pretrained(folder)
-    else:
-        _save_like_transformers_4(network, folder)
+    network.save_pretrained(folder)
     extractor.save_pretrained(folder)
     _write_tokenizer_files(folder)
     return folder
 
 
-def _save_like_transformers_4(network, folder: Path) -> None:
-    """`pytorch_model.bin` with the weight-norm names of old checkpoints (the seed model's)."""
+def save_like_transformers_4(folder: Path) -> None:
+    """Replace `model.safetensors` by a `pytorch_model.bin` with the weight-norm names of
+    old checkpoints, as the seed model's (transformers 4.17) has them."""
     import torch
+    from safetensors.torch import load_file
 
-    network.config.save_pretrained(folder)
     renames = {"parametrizations.weight.original0": "weight_g",
                "parametrizations.weight.original1": "weight_v"}  # fmt: skip
     state = {}
-    for name, tensor in network.state_dict().items():
+    for name, tensor in load_file(folder / "model.safetensors").items():
         for new, old in renames.items():
             name = name.replace(new, old)
-        state[name] = tensor.clone()
+        state[name] = tensor
     torch.save(state, folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
 
 
 def _write_tokenizer_files(folder: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
@@ -152,3 +153,15 @@ def test_word_diff_marks_differing_words() -> None:
     ]  # fmt: skip
     assert ("մայր", DIFFERS) in lm and ("իմ", None) in lm
     assert word_diff("", "ա") == ([], [("ա", DIFFERS)])
+
+
+def test_fallback_notice_is_a_banner_on_the_page(model_dir: Path) -> None:
+    from hyasr_space.model import load_model
+    from hyasr_space.transcriber import Transcriber
+
+    settings = replace(Settings(), fallback_model=None, warm_up=False)
+    notice = "x/y could not be loaded (<offline>). Using the bundled demo model instead."
+    transcriber = Transcriber(load_model(str(model_dir), settings=settings), settings, notice)
+    demo = build_demo(settings, transcriber)
+    page = json.dumps(demo.get_config_file(), ensure_ascii=False)
+    assert "x/y could not be loaded (&lt;offline&gt;). Using the bundled demo model" in page

@@ -82,17 +82,22 @@ def test_unavailable_model_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_default_model_falls_back_to_demo_with_a_warning(
-    model_dir: Path, words_wav: Path, monkeypatch: pytest.MonkeyPatch
+    model_dir: Path,
+    words_wav: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    done = hyasr(
-        "transcribe", str(words_wav),
-        env={"HYASR_MODEL": "nobody/not-cached", "HYASR_DEMO_MODEL_DIR": str(model_dir),
-             "HF_HUB_CACHE": str(model_dir.parent / "empty-hub-cache")},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == WORDS
-    assert "warning: nobody/not-cached could not be loaded" in done.stderr
-    assert "bundled demo model instead" in done.stderr
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setenv("HYASR_MODEL", "nobody/not-cached")
+    monkeypatch.setenv("HYASR_DEMO_MODEL_DIR", str(model_dir))
+    assert main(["transcribe", str(words_wav)]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == WORDS
+    assert "warning: nobody/not-cached could not be loaded" in err
+    assert "bundled demo model instead" in err
 
 
 def test_bad_lm_setting_exits_2(

@@ -39,7 +39,8 @@ from hyasr_space.text import PAD_TOKEN, VOCAB, WORD_DELIMITER, error_rates
 from hyasr_space.transcriber import Transcriber
 
 # (what is spoken, its gain, the reference). Gains differ so that no two clips are the
-# same audio (the transcriber caches logits by content); the model is scale-free.
+# same audio (the transcriber caches logits by content); the feature extractor
+# normalises the level away.
 UTTERANCES = [
     ("բարև ձեզ", 0.5, "«Բարև», ձեզ։"),  # exact after normalisation
     ("բարև ձեզ", 0.4, "բարև ձեր"),  # 1 word substituted; 1 character (զ -> ր)
@@ -118,9 +119,9 @@ def test_evaluate_decodes_each_forward_pass_twice(
 ) -> None:
     transcriber = Transcriber.load(str(model_dir))
     forwards = []
-    original = transcriber.logits
+    original = transcriber.model.logits
     monkeypatch.setattr(
-        transcriber, "logits", lambda clip: forwards.append(clip.name) or original(clip)
+        transcriber.model, "logits", lambda clip: forwards.append(clip.name) or original(clip)
     )
     report = evaluate(transcriber, load_dataset(dataset_dir), "both", warm_up=False)
     assert forwards == ["clip-0.wav", "clip-1.wav", "clip-2.wav"]  # not once per decoder
@@ -183,7 +184,17 @@ def test_eval_command_lm_without_language_model(
 ) -> None:
     argv = ["--model", str(model_dir_no_lm), "--data", str(dataset_dir), "--decoder", "lm"]
     code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
-    assert code == 1 and "has no language model" in output
+    assert code == 2 and "has no language model" in output
+
+
+def test_eval_command_unreadable_clip(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.wav").write_bytes(b"RIFF, but not really audio")
+    (tmp_path / "test.tsv").write_text("path\tsentence\nbroken.wav\tա\n", encoding="utf-8")
+    argv = ["--model", str(model_dir), "--data", str(tmp_path), "--decoder", "greedy"]
+    code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
+    assert code == 1 and "broken.wav" in output
 
 
 def test_eval_command_reports_a_missing_model(
@@ -191,7 +202,7 @@ def test_eval_command_reports_a_missing_model(
 ) -> None:
     argv = ["--model", str(tmp_path / "nowhere"), "--data", str(dataset_dir)]
     code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
-    assert code == 1 and output.startswith("error:")
+    assert code == 2 and output.startswith("hyasr: ")
 
 
 # --- tune-lm -----------------------------------------------------------------------------
@@ -293,4 +304,4 @@ def test_tune_command_needs_a_language_model(
 ) -> None:
     argv = ["--model", str(model_dir_no_lm), "--data", str(dataset_dir / "test.tsv")]
     code, output = run_cli(add_tune_arguments, run_tune_command, argv, capsys)
-    assert code == 1 and "no language model to tune" in output
+    assert code == 2 and "no language model to tune" in output

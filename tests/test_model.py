@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LONG_WORDS, WORDS, build_tiny_model, tone_speech
+from conftest import LONG_WORDS, WORDS, save_like_transformers_4, tone_speech
 
 from hyasr_space.audio import Clip
 from hyasr_space.decoding import GreedyDecoder, Vocabulary
@@ -160,8 +160,13 @@ def test_concurrent_first_loads_share_one_model(model_dir: Path, tmp_path: Path)
     assert len(models) == 4 and len({id(model) for model in models}) == 1
 
 
-def test_pytorch_model_bin_checkpoint_loads(tmp_path: Path, settings: Settings) -> None:
-    folder = build_tiny_model(tmp_path / "bin-model", safetensors=False)
+def test_pytorch_model_bin_checkpoint_loads(
+    model_dir_no_lm: Path, tmp_path: Path, settings: Settings
+) -> None:
+    """The seed model ships only `pytorch_model.bin`, written by transformers 4.17."""
+    folder = tmp_path / "bin-model"
+    shutil.copytree(model_dir_no_lm, folder)
+    save_like_transformers_4(folder)
     assert (folder / "pytorch_model.bin").is_file()
     assert not (folder / "model.safetensors").exists()
     model = load_model(str(folder), settings=settings)

@@ -65,18 +65,17 @@ def vtt_times(caption: webvtt.Caption) -> tuple[float, float]:
     return caption.start_time.in_milliseconds() / 1000, caption.end_time.in_milliseconds() / 1000
 
 
-def check_invariants(result, words, duration, limits=CaptionLimits()):
+def check_invariants(result, words, duration, limits=None):
+    limits = limits or CaptionLimits()
     assert " ".join(c.text for c in result) == " ".join(w.text for w in words)
     previous_end = 0.0
     for caption in result:
         assert 0 <= previous_end <= caption.start < caption.end <= duration + 1e-9
         assert 1 <= len(caption.lines) <= limits.max_lines
-        assert all(
-            len(line) <= limits.max_line_chars or " " not in line for line in caption.lines
-        )
+        assert all(len(line) <= limits.max_line_chars or " " not in line for line in caption.lines)
         if len(caption.words) > 1:
             assert caption.words[-1].end - caption.words[0].start <= limits.max_duration_s
-            gaps = [b.start - a.end for a, b in zip(caption.words, caption.words[1:])]
+            gaps = [b.start - a.end for a, b in zip(caption.words, caption.words[1:], strict=False)]
             assert max(gaps) <= limits.pause_s
         previous_end = caption.end
 

@@ -116,7 +116,7 @@ def test_unavailable_default_model_falls_back_to_demo(
     assert len(transcriber.notices) == 1
     assert "nobody/not-cached-anywhere could not be loaded" in transcriber.notices[0]
     assert "bundled demo model instead" in transcriber.notices[0]
-    assert "falling back to demo" in caplog.text
+    assert "Falling back to demo." in caplog.text
     result = transcriber.transcribe(Clip(tone_speech(WORDS)[0]), "lm")
     assert result.best.text == WORDS and result.notices == transcriber.notices
     assert Transcriber.load(settings=settings) is transcriber  # shared per process

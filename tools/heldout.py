@@ -41,7 +41,8 @@ def select(text_dir: Path = SHARED_TEXT) -> dict:
     candidates = [
         index
         for index, line in enumerate(lines)
-        if (sentence := normalize_text(line)) and is_in_alphabet(sentence)
+        if (sentence := normalize_text(line))
+        and is_in_alphabet(sentence)
         and 3 <= len(sentence.split()) <= 14
     ]
     random.Random(SEED).shuffle(candidates)

@@ -77,8 +77,13 @@ def augment(wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         impulse[0] = 1.0 / rng.uniform(0.15, 0.5)
         wav = fftconvolve(wav, impulse / np.abs(impulse).sum() * 4)[: len(wav)]
     if rng.random() < 0.2:  # telephone band
-        sos = butter(4, [rng.uniform(200, 400), rng.uniform(3000, 3800)], "bandpass",
-                     fs=SAMPLE_RATE, output="sos")
+        sos = butter(
+            4,
+            [rng.uniform(200, 400), rng.uniform(3000, 3800)],
+            "bandpass",
+            fs=SAMPLE_RATE,
+            output="sos",
+        )
         wav = sosfilt(sos, wav)
     pad = rng.integers(0, int(0.3 * SAMPLE_RATE), size=2)
     wav = np.concatenate([np.zeros(pad[0]), wav, np.zeros(pad[1])])

@@ -1,6 +1,6 @@
 """Train the small Armenian wav2vec2 CTC model that the project ships as its offline default.
 
-    python tools/train_demo_model.py --data build/speech --out build/demo-train --steps 1500
+    python tools/train_demo_model.py --data build/speech --out build/demo-train
 
 A randomly initialised ``Wav2Vec2ForCTC`` with the seed model's 44-token vocabulary and
 ids (``hyasr_space.text.VOCAB``) and its architecture family (stable layer norm, layer-
@@ -12,7 +12,7 @@ shipped model and the real one alike.
 Sized for a 2-core CPU (FACTS.md: there the raw-waveform conv encoder dominates a step,
 so it has four conv layers of 32-192 channels instead of seven of 512, with the same
 20 ms frame, while the transformer keeps hidden 192). Batches are
-length-sorted and capped in total audio seconds, AdamW with a one-cycle schedule. Every
+length-sorted and capped in total audio seconds, AdamW with warm-up, a plateau through a short-clip curriculum, then cosine decay. Every
 ``--eval-every`` steps it measures greedy CER/WER on the held-out *tune* clips and saves
 the best checkpoint in the Hub layout (config, safetensors, preprocessor, tokenizer).
 """
@@ -33,8 +33,15 @@ import soundfile as sf
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 
-from hyasr_space.text import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, UNK_TOKEN, VOCAB, WORD_DELIMITER
-from hyasr_space.text import error_rates
+from hyasr_space.text import (
+    BOS_TOKEN,
+    EOS_TOKEN,
+    PAD_TOKEN,
+    UNK_TOKEN,
+    VOCAB,
+    WORD_DELIMITER,
+    error_rates,
+)
 
 SAMPLE_RATE = 16_000
 ID_TO_TOKEN = {index: token for token, index in VOCAB.items()}
@@ -175,22 +182,49 @@ def save_checkpoint(model, out: Path, info: dict) -> None:
     )
     (out / "special_tokens_map.json").write_text(
         json.dumps(
-            {"unk_token": UNK_TOKEN, "pad_token": PAD_TOKEN, "bos_token": BOS_TOKEN,
-             "eos_token": EOS_TOKEN}
+            {
+                "unk_token": UNK_TOKEN,
+                "pad_token": PAD_TOKEN,
+                "bos_token": BOS_TOKEN,
+                "eos_token": EOS_TOKEN,
+            }
         )
     )
     (out / "training_info.json").write_text(json.dumps(info, indent=1))
+
+
+def learning_rate_factor(step: int, args: argparse.Namespace) -> float:
+    """Linear warm-up, a constant plateau through the curriculum, then cosine decay to 5%.
+
+    CTC from scratch sits on a plateau (blank everywhere, loss near the letters' entropy)
+    before it finds the alignment; a learning rate that is already decaying then never
+    gets off it. So the rate stays high until the short-clip curriculum is over.
+    """
+    if step < args.warmup_steps:
+        return (step + 1) / args.warmup_steps
+    if step < args.curriculum_steps:
+        return 1.0
+    progress = (step - args.curriculum_steps) / max(1, args.steps - args.curriculum_steps)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("build/speech"))
     parser.add_argument("--out", type=Path, default=Path("build/demo-train"))
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--batch-seconds", type=float, default=100.0)
+    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--batch-seconds", type=float, default=120.0)
     parser.add_argument("--max-clips", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1.5e-3)
-    parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--warmup-steps", type=int, default=50)
+    parser.add_argument(
+        "--curriculum-steps",
+        type=int,
+        default=400,
+        help="steps on short clips only, at the full learning rate (SortaGrad-like)",
+    )
+    parser.add_argument("--curriculum-seconds", type=float, default=3.5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (GPU)")
@@ -210,8 +244,8 @@ def main() -> None:
     model = Wav2Vec2ForCTC(model_config()).to(device)
     parameters = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=args.steps, pct_start=0.15
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: learning_rate_factor(step, args)
     )
     info = {
         "parameters": parameters,
@@ -228,8 +262,13 @@ def main() -> None:
 
     step, best_cer, started = 0, math.inf, time.time()
     model.train()
+    short = np.flatnonzero(lengths <= args.curriculum_seconds * SAMPLE_RATE)
     while step < args.steps:
-        for batch in make_batches(lengths, args.batch_seconds, args.max_clips, rng):
+        pool = short if step < args.curriculum_steps else np.arange(len(lengths))
+        for batch in make_batches(lengths[pool], args.batch_seconds, args.max_clips, rng):
+            batch = [int(pool[i]) for i in batch]
+            if step == args.curriculum_steps and len(pool) == len(short):
+                break  # curriculum over: rebuild the batches from every clip
             if step >= args.steps:
                 break
             values, mask = normalize_batch([audio[offsets[i] : offsets[i + 1]] for i in batch])
@@ -239,7 +278,9 @@ def main() -> None:
                 label_tensor[row, : len(labels[index])] = torch.tensor(labels[index])
             with torch.autocast(device, dtype=torch.bfloat16, enabled=args.bf16):
                 loss = model(
-                    values.to(device), attention_mask=mask.to(device), labels=label_tensor.to(device)
+                    values.to(device),
+                    attention_mask=mask.to(device),
+                    labels=label_tensor.to(device),
                 ).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -248,8 +289,16 @@ def main() -> None:
             scheduler.step()
             step += 1
             if step % 10 == 0:
-                print(json.dumps({"step": step, "loss": round(loss.item(), 4),
-                                  "elapsed_s": round(time.time() - started)}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "step": step,
+                            "loss": round(loss.item(), 4),
+                            "elapsed_s": round(time.time() - started),
+                        }
+                    ),
+                    flush=True,
+                )
             if step % args.eval_every == 0 or step == args.steps:
                 result = evaluate(model, heldout_waves, heldout_refs)
                 result.update(step=step, elapsed_s=round(time.time() - started))
