@@ -66,7 +66,8 @@ SENTENCES = (
     "ամռանը մենք լողում ենք ծովում",
     "նա ամեն առավոտ սուրճ է խմում",
 )
-SILENCE_CUT_S = 0.5  # the segmented LM decode cuts where blank wins for this long
+SILENCE_CUT_S = 0.5  # the segmented LM decode cuts where blank wins for this long ...
+MIN_SEGMENT_S = 20.0  # ... once the segment is this long
 SAMPLE_EVERY_S = 0.003
 MB = 2**20
 
@@ -209,23 +210,36 @@ def tile(unit: np.ndarray, minutes: float) -> np.ndarray:
 # --- workers (one per length, in a fresh process) ------------------------------------
 
 
-def segmented_lm_decode(lm, logits, min_blank_s: float = SILENCE_CUT_S):
-    """Decode logits piece by piece, cut in the middle of long blank runs."""
-    from hyasr_space.decoding import Transcript, Word
-    from hyasr_space.model import Logits
+def silence_cuts(
+    logits, blank_id: int, min_blank_s: float = SILENCE_CUT_S, min_segment_s: float = MIN_SEGMENT_S
+) -> list[int]:
+    """Frame indices that cut `logits` into segments of at least `min_segment_s`, each cut
+    at the start of a run of >= `min_blank_s` where blank wins.
 
-    vocab = lm.vocabulary
-    blank = logits.values.argmax(axis=1) == vocab.blank_id
+    Cutting at the run's start, not its middle, leaves any stray letter of the silence
+    to the next segment, where it meets the next word as it would in one long decode;
+    at the end of a segment it would stand as a word of its own."""
+    blank = logits.values.argmax(axis=1) == blank_id
     min_run = max(1, round(min_blank_s / logits.seconds_per_frame))
+    min_length = round(min_segment_s / logits.seconds_per_frame)
     cuts, run_start = [0], None
     for frame, is_blank in enumerate(np.append(blank, False)):
         if is_blank and run_start is None:
             run_start = frame
         elif not is_blank and run_start is not None:
-            if frame - run_start >= min_run and run_start > 0 and frame < len(blank):
-                cuts.append((run_start + frame) // 2)
+            long_enough = frame - run_start >= min_run and frame < len(blank)
+            if long_enough and run_start + 1 - cuts[-1] >= min_length:
+                cuts.append(run_start + 1)
             run_start = None
-    cuts.append(logits.frames)
+    return [*cuts, logits.frames]
+
+
+def segmented_lm_decode(lm, logits, **cut_options):
+    """Beam search segment by segment (see `silence_cuts`); word times stay clip-relative."""
+    from hyasr_space.decoding import Transcript, Word
+    from hyasr_space.model import Logits
+
+    cuts = silence_cuts(logits, lm.vocabulary.blank_id, **cut_options)
     words, texts = [], []
     for start, end in zip(cuts, cuts[1:], strict=False):
         piece = lm.decode(Logits(logits.values[start:end], logits.seconds_per_frame))

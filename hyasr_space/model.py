@@ -358,6 +358,8 @@ def _run_network(key: str, input_values: np.ndarray, attention_mask: np.ndarray 
     import torch
 
     network = _NETWORKS[key]
+    if hasattr(network, "run_numpy"):  # quantized.OnnxCTC (HYASR_DTYPE=int8)
+        return network.run_numpy(input_values, attention_mask)
     parameter = next(network.parameters())
     with torch.inference_mode():
         values = torch.from_numpy(input_values).to(parameter.device, parameter.dtype)
@@ -414,7 +416,7 @@ def load_model(
             source = resolve_model(ref, revision, settings)
             weights_key = (source.path.resolve(), device, dtype)
             if weights_key not in _LOADED:
-                _LOADED[weights_key] = _load(source, device, dtype)
+                _LOADED[weights_key] = _load(source, device, dtype, settings)
             network, feature_extractor = _LOADED[weights_key]
             _MODELS[key] = AcousticModel(
                 source, network, feature_extractor, device=device, dtype=dtype, settings=settings
@@ -436,9 +438,20 @@ def pick_device(requested: str) -> str:
 
 
 def pick_dtype(requested: str, device: str) -> str:
-    """bf16 (fp16 on older GPUs) on CUDA, float32 on the CPU unless asked otherwise."""
+    """bf16 (fp16 on older GPUs) on CUDA, float32 on the CPU unless asked otherwise;
+    int8 (ONNX Runtime) only on the CPU."""
     import torch
 
+    if requested == "int8":
+        from .quantized import available
+
+        if device == "cuda":  # int8 is the CPU path; a GPU is faster in bf16
+            requested = "auto"
+        elif not available():
+            log.warning("HYASR_DTYPE=int8 needs onnxruntime and onnx; using float32")
+            return "float32"
+        else:
+            return "int8"
     if requested == "auto":
         if device != "cuda":
             return "float32"
@@ -451,13 +464,20 @@ def pick_dtype(requested: str, device: str) -> str:
     return requested
 
 
-def _load(source: ModelSource, device: str, dtype: str) -> tuple[Any, Any]:
+def _load(
+    source: ModelSource, device: str, dtype: str, settings: Settings | None = None
+) -> tuple[Any, Any]:
     import torch
     from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 
     log.info("loading %s on %s (%s)", source.label, device, dtype)
     try:
         feature_extractor = Wav2Vec2FeatureExtractor.from_pretrained(source.path)
+        if dtype == "int8":
+            from .quantized import load_int8
+
+            cache_dir = (settings or Settings()).cache_dir
+            return load_int8(source.path, cache_dir), feature_extractor
         network = _from_pretrained(Wav2Vec2ForCTC, source.path, getattr(torch, dtype))
         network.to(device).eval()
     except Exception as error:  # corrupt or foreign files fail in many ways; all mean the same

@@ -12,6 +12,7 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_EXAMPLES_DIR          | examples_dir         | examples/ beside the package          |
 | HYASR_DEVICE                | device               | auto (cuda when there is one)         |
 | HYASR_DTYPE                 | dtype                | auto (bf16/fp16 on cuda, fp32 on cpu) |
+| HYASR_CACHE_DIR             | cache_dir            | ~/.cache/hyasr-space (int8 models)    |
 | HYASR_MAX_DURATION_S        | max_duration_s       | 60                                    |
 | HYASR_MAX_FILE_SIZE_MB      | max_file_size_mb     | 50                                    |
 | HYASR_QUEUE_SIZE            | queue_max_size       | 16                                    |
@@ -46,7 +47,8 @@ DEFAULT_MODEL = "arampacha/wav2vec2-xls-r-1b-hy-cv"
 DEMO_MODEL = "demo"  # the model name that means `demo_model_dir`
 SAMPLE_RATE = 16_000  # what every wav2vec2 checkpoint of this family expects
 DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
+DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (quantized.py)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Settings:
     hub_timeout_s: float = 3.0
     zero_gpu_duration_s: int = 60
     warm_up: bool = True
+    cache_dir: Path = DEFAULT_CACHE_DIR
 
     sample_rate: int = field(default=SAMPLE_RATE, init=False)
 
@@ -158,6 +161,7 @@ _ENV_FIELDS = {
     "HYASR_EXAMPLES_DIR": "examples_dir",
     "HYASR_DEVICE": "device",
     "HYASR_DTYPE": "dtype",
+    "HYASR_CACHE_DIR": "cache_dir",
     "HYASR_MAX_DURATION_S": "max_duration_s",
     "HYASR_MAX_FILE_SIZE_MB": "max_file_size_mb",
     "HYASR_QUEUE_SIZE": "queue_max_size",

@@ -44,7 +44,8 @@ except ImportError:
 
 SMALL_WINDOWS = {"chunk_s": 8.0, "chunk_context_s": 1.5, "chunk_batch_size": 4}
 ONE_WINDOW = {"chunk_s": 3600.0, "chunk_context_s": 2.5}
-REPEATS = 60  # sentences of tone speech: 2.8 minutes
+REPEATS = 60  # sentences of tone speech: 2.9 minutes
+PAUSE_S = 0.7
 LOGIT_TOLERANCE = 0.25  # max |chunked - unchunked| logit; attention context explains ~0.02
 TIME_TOLERANCE_S = 0.1  # word times against the tone spans (the conv frame is 25 ms wide)
 
@@ -67,18 +68,21 @@ class Run:
     batch_sizes: tuple[int, ...] = ()
 
 
-def tone_recording(gains: list[float]) -> Recording:
-    """One "բարև ձեզ " of tone speech per gain, one after another."""
+def tone_recording(gains: list[float], pause_every: int = 4) -> Recording:
+    """One "բարև ձեզ " of tone speech per gain, with PAUSE_S of silence after every
+    `pause_every` of them (where beam search may cut long logits into segments)."""
     pieces, spans, offset = [], [], 0
-    for gain in gains:
+    for index, gain in enumerate(gains):
         samples, token_spans = tone_speech(WORDS + " ")
-        pieces.append(samples * gain)
         letters = [(start + offset, end + offset) for start, end, _ in token_spans]
-        index = 0
+        position = 0
         for word in WORDS.split():
-            start, end = letters[index][0], letters[index + len(word) - 1][1]
+            start, end = letters[position][0], letters[position + len(word) - 1][1]
             spans.append((word, start / RATE, end / RATE))
-            index += len(word) + 1
+            position += len(word) + 1
+        if (index + 1) % pause_every == 0:
+            samples = np.concatenate([samples, np.zeros(int(PAUSE_S * RATE), np.float32)])
+        pieces.append(samples * gain)
         offset += len(samples)
     samples = np.concatenate(pieces).astype(np.float32)
     text = " ".join([WORDS] * len(gains))
