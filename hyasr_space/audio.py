@@ -5,8 +5,10 @@ ffmpeg subprocess (m4a, webm, aac, ...). Arrays follow Gradio's microphone conve
 ``(samples,)`` or ``(samples, channels)``; a ``(channels, samples)`` array is recognised
 by its shape. Integer samples are scaled by their type's range, never by their peak, so
 silence stays silence. Non-finite samples (NaN, inf) become 0: a few bad samples from a
-broken recorder should not cost the whole transcription, and an all-NaN input becomes
-silence, which transcribes to nothing.
+broken recorder should not cost the whole transcription, and an all-NaN array becomes
+silence, which transcribes to nothing; a *file* with no finite sample at all is refused
+as damaged. Audio shorter than `Settings.min_duration_s` is refused: it cannot hold a
+word, and the model would only guess at the padding.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from .errors import (
     AudioDecodeError,
     AudioTooLongError,
+    AudioTooShortError,
     EmptyAudioError,
     FileTooLargeError,
 )
@@ -70,6 +73,7 @@ def load_audio(source: AudioInput, settings: Settings | None = None) -> Clip:
     if isinstance(source, Clip):
         if source.sample_rate == settings.sample_rate:
             _check_duration(source.name, source.duration, settings.max_duration_s)
+            _check_not_too_short(source.name, source.duration, settings.min_duration_s)
             return source
         return clip_from_array(source.samples, source.sample_rate, source.name, settings)
     if isinstance(source, tuple):
@@ -93,6 +97,7 @@ def clip_from_array(
     if samples.ndim > 2:
         raise AudioDecodeError(f"{name} has {samples.ndim} dimensions; expected 1 or 2.")
     _check_duration(name, _frames(samples) / sample_rate, settings.max_duration_s)
+    _check_not_too_short(name, _frames(samples) / sample_rate, settings.min_duration_s)
     mono = _to_mono(_to_float(samples))
     mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
     if sample_rate != settings.sample_rate:
@@ -127,6 +132,7 @@ def decode_file(path: Path, settings: Settings | None = None) -> Clip:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise AudioDecodeError(f"{name} is damaged: {error}") from error
+    _check_finite(name, samples)
     return clip_from_array(samples, rate, name, settings)
 
 
@@ -150,6 +156,7 @@ def _decode_with_ffmpeg(path: Path, settings: Settings) -> Clip:
         raise AudioDecodeError(f"{name} took too long to decode.") from error
     if done.returncode != 0:
         reason = _last_line(done.stderr) or f"ffmpeg exited with status {done.returncode}"
+        reason = reason.replace(f"{path}: ", "").replace(str(path), name)  # no server paths
         raise AudioDecodeError(f"{name} is not an audio file that can be read ({reason}).")
     samples = np.frombuffer(done.stdout, dtype=np.float32)
     if samples.size == 0:
@@ -160,6 +167,8 @@ def _decode_with_ffmpeg(path: Path, settings: Settings) -> Clip:
         raise AudioTooLongError(
             name, probed or duration, settings.max_duration_s, at_least=probed is None
         )
+    _check_not_too_short(name, duration, settings.min_duration_s)
+    _check_finite(name, samples)
     samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
     return Clip(samples.copy(), settings.sample_rate, name, source_rate=settings.sample_rate)
 
@@ -187,6 +196,16 @@ def _last_line(stderr: bytes) -> str:
 def _check_duration(name: str, duration_s: float, limit_s: float) -> None:
     if duration_s > limit_s:
         raise AudioTooLongError(name, duration_s, limit_s)
+
+
+def _check_not_too_short(name: str, duration_s: float, limit_s: float) -> None:
+    if duration_s < limit_s:
+        raise AudioTooShortError(name, duration_s, limit_s)
+
+
+def _check_finite(name: str, samples: np.ndarray) -> None:
+    if samples.size and not np.isfinite(samples).any():
+        raise AudioDecodeError(f"{name} is damaged: every sample in it is NaN or infinite.")
 
 
 def _channels_last(samples: np.ndarray) -> np.ndarray:

@@ -2,6 +2,9 @@
 
     hyasr transcribe [--model ID|DIR] [--decoder greedy|lm|both] [--format text|json] FILES...
     hyasr serve [--model ID|DIR] [--host HOST] [--port PORT] [--share]
+    hyasr card [MODEL] [--format text|json]
+    hyasr eval --model M --data D [--decoder greedy|lm|both] [--format text|json]
+    hyasr tune-lm --model M --data D [--write]
 
 Subcommands and output formats are registries (`register`, `FORMATS`), so later ones
 (model card, evaluation, LM tuning; SRT/VTT) are added without touching these.
@@ -17,9 +20,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from .card import add_card_arguments, run_card_command
 from .decoding import LM, parse_hotwords
 from .errors import HyasrError, ModelUnavailableError
-from .settings import Settings
+from .evaluation import add_eval_arguments, run_eval_command
+from .lm_tuning import add_tune_arguments, run_tune_command
+from .settings import DEMO_MODEL, Settings
 from .transcriber import DECODER_CHOICES, Transcriber, Transcription
 
 log = logging.getLogger("hyasr")
@@ -151,6 +157,27 @@ def _serve(args: argparse.Namespace) -> int:
     demo = build_demo(settings, model=args.model, revision=args.revision)
     launch(demo, settings, share=args.share, host=args.host, port=args.port)
     return 0
+
+
+def add_card_command_arguments(parser: argparse.ArgumentParser) -> None:
+    add_card_arguments(parser, default_model=Settings.from_env().model)
+
+
+@register("card", "print a model card's metrics (Hub, cache or local)", add_card_command_arguments)
+def _card(args: argparse.Namespace) -> int:
+    if args.model == DEMO_MODEL:
+        args.model = str(Settings.from_env().demo_model_dir)
+    return run_card_command(args)
+
+
+register("eval", "measure WER, CER and speed on a labelled data set", add_eval_arguments)(
+    run_eval_command
+)
+register(
+    "tune-lm",
+    "search the LM weights alpha and beta on a dev set; time beam widths",
+    add_tune_arguments,
+)(run_tune_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,6 +38,19 @@ class AudioTooLongError(AudioError):
         )
 
 
+class AudioTooShortError(AudioError):
+    """The recording is too short to hold any speech."""
+
+    def __init__(self, name: str, duration_s: float, limit_s: float):
+        self.name = name
+        self.duration_s = duration_s
+        self.limit_s = limit_s
+        super().__init__(
+            f"{name} is only {duration_s * 1000:.3g} ms long; speech needs at least "
+            f"{limit_s * 1000:g} ms. Record a little longer and try again."
+        )
+
+
 class FileTooLargeError(AudioError):
     """The file is larger than the app accepts."""
 

@@ -364,7 +364,9 @@ def _run_network(key: str, input_values: np.ndarray, attention_mask: np.ndarray 
     with torch.inference_mode():
         values = torch.from_numpy(input_values).to(parameter.device, parameter.dtype)
         mask = None
-        if attention_mask is not None:
+        # An all-ones mask changes nothing but costs a mask build per layer and keeps SDPA
+        # off its fastest (flash) kernels: pass one only when the batch is padded.
+        if attention_mask is not None and not attention_mask.all():
             mask = torch.from_numpy(attention_mask).to(parameter.device)
         logits = network(values, attention_mask=mask).logits
         return logits.float().cpu().numpy()

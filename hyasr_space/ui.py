@@ -49,7 +49,7 @@ TabBuilder = Callable[[Settings, "Transcriber | None"], None]
 def build_demo(
     settings: Settings | None = None,
     transcriber: Transcriber | None = None,
-    extra_tabs: Sequence[TabBuilder] = (),
+    extra_tabs: Sequence[TabBuilder] | None = None,
     *,
     model: str | None = None,
     revision: str | None = None,
@@ -78,14 +78,27 @@ def build_demo(
         with gr.Tabs():
             with gr.Tab("Transcribe"):
                 _transcribe_tab(settings, transcriber, problem)
-            # More tabs (the model card: hyasr_space/card.py) come in through extra_tabs.
-            for build_tab in extra_tabs:
+            # More tabs come in through extra_tabs; by default the model card's.
+            for build_tab in (model_card_tab,) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
     demo.queue(
         max_size=settings.queue_max_size,
         default_concurrency_limit=settings.concurrency_limit,
     )
     return demo
+
+
+def model_card_tab(settings: Settings, transcriber: Transcriber | None) -> None:
+    """The "Model card" tab (card_ui.py) for the model that actually serves."""
+    from .card_ui import build_card_tab
+
+    def served_model() -> str | Path:
+        if transcriber is None:
+            raise ModelUnavailableError("no model could be loaded")
+        source = transcriber.model.source
+        return source.ref if source.kind == "hub" else source.path
+
+    build_card_tab(served_model)
 
 
 def _intro(transcriber: Transcriber | None) -> str:

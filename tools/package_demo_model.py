@@ -5,8 +5,9 @@
 
 Copies the trained checkpoint (config, safetensors weights, preprocessor and tokenizer
 files), the KenLM folder (``language_model/``: lm.binary, unigrams.txt, attrs.json),
-writes ``alphabet.json`` in pyctcdecode's layout, and renders the model card
-(``README.md``) with a ``model-index`` that holds the measured metrics. The metrics file
+writes ``alphabet.json`` in pyctcdecode's layout, and, given the measured metrics, stores
+the tuned LM weights in ``attrs.json`` and renders the model card (``README.md``) with a
+``model-index`` that holds the metrics. The metrics file
 is what ``tools/measure_demo_model.py`` writes from ``hyasr eval``.
 """
 
@@ -18,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from hyasr_space.decoding import Vocabulary
+from hyasr_space.lm_tuning import write_lm_attrs
 
 CHECKPOINT_FILES = (
     "config.json",
@@ -104,6 +106,8 @@ def main() -> None:
     lm_info = json.loads((args.lm / "lm_build_info.json").read_text())
     if args.metrics:
         metrics = json.loads(args.metrics.read_text())
+        tuned = metrics["test"]["lm_tuned"]
+        write_lm_attrs(args.out, tuned["alpha"], tuned["beta"])  # the weights measured
         card = render_card(args.out, metrics, training, lm_info)
         (args.out / "README.md").write_text(card, encoding="utf-8")
     size = sum(path.stat().st_size for path in args.out.rglob("*") if path.is_file())

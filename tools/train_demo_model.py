@@ -12,7 +12,8 @@ shipped model and the real one alike.
 Sized for a 2-core CPU (FACTS.md: there the raw-waveform conv encoder dominates a step,
 so it has four conv layers of 32-192 channels instead of seven of 512, with the same
 20 ms frame, while the transformer keeps hidden 192). Batches are
-length-sorted and capped in total audio seconds, AdamW with warm-up, a plateau through a short-clip curriculum, then cosine decay. Every
+length-sorted and capped in total audio seconds; AdamW with a warm-up, a constant rate
+through a short-clip curriculum, then cosine decay. Every
 ``--eval-every`` steps it measures greedy CER/WER on the held-out *tune* clips and saves
 the best checkpoint in the Hub layout (config, safetensors, preprocessor, tokenizer).
 """

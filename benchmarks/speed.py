@@ -1,0 +1,392 @@
+"""Latency, forward and decode time, memory and throughput: our paths against transformers' own.
+
+    python benchmarks/speed.py                        # XLS-R 1B, random weights (~6 min on 2 cores)
+    python benchmarks/speed.py --layers 4             # the same architecture cut to 4 layers
+    python benchmarks/speed.py --model demo --paths stock fp32 int8 --seconds 10 60
+
+Paths, all on the same checkpoint, audio and machine, in one process:
+
+- stock:      transformers `pipeline("automatic-speech-recognition", model=...,
+              feature_extractor=..., tokenizer=...)`, greedy; with a pyctcdecode `decoder=`
+              (same KenLM, same alpha/beta, beam 100) for LM. It shares the fp32 network
+              object with `fp32`.
+- fp32:       our `Transcriber` (AcousticModel: SDPA, inference_mode, chunked) in float32.
+- int8:       our `Transcriber` with HYASR_DTYPE=int8 (ONNX Runtime, int8 matmuls; quantized.py).
+- torch-int8: our `Transcriber` on `torch.ao.quantization.quantize_dynamic(nn.Linear)`, for
+              comparison (it quantises the shared network in place, so it runs last).
+
+For each path and clip length: end-to-end latency greedy and with the LM (audio array in,
+text out; one warm-up first), the forward pass alone, greedy and LM decode times, and the
+peak resident memory above what the process held before (sampled every 5 ms). Then 8
+concurrent requests (threads, each its own clip, so the logits cache cannot help) and
+the throughput in audio seconds per wall second.
+
+Realistic LM timings: the beam search is fast on confident logits and slow on flat ones,
+and random weights make flat ones. With random weights (the default) every LM time is
+measured on logits that spell held-out sentences (the demo model's when it exists, else
+`bench_common.peaky_logits`), and "e2e with LM" is e2e greedy plus that decode, for the
+stock pipeline (its decoder's `decode_beams`) and ours alike; the JSON says
+`"lm_e2e": "composed"`. With a trained `--model` the LM runs end to end (`"measured"`).
+
+On the 2-core CPU a 10 s forward of the full 1B model takes ~20 s in float32, so by default
+the slow paths (stock, fp32, torch-int8) run the 10 s clip only, and the 60 s clip and the
+concurrency run are for int8 (`--slow-seconds`, `--concurrent-paths` change that).
+Prints one JSON document on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_common import (  # noqa: E402
+    RATE,
+    PeakMemory,
+    heldout_sentences,
+    log,
+    machine,
+    peaky_logits_for_seconds,
+    random_checkpoint,
+    speech,
+)
+
+from hyasr_space.audio import Clip  # noqa: E402
+from hyasr_space.decoding import LMSettings  # noqa: E402
+from hyasr_space.model import AcousticModel, Logits, load_model, resolve_model  # noqa: E402
+from hyasr_space.settings import Settings  # noqa: E402
+from hyasr_space.text import error_rates  # noqa: E402
+from hyasr_space.transcriber import Transcriber  # noqa: E402
+
+PATHS = ("stock", "fp32", "int8", "torch-int8")
+SLOW = ("stock", "fp32", "torch-int8")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="xls-r-1b", help="xls-r-1b (random), demo or a path")
+    parser.add_argument("--layers", type=int, default=48, help="layers of the random XLS-R 1B")
+    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
+    parser.add_argument("--seconds", nargs="+", type=float, default=[10.0, 60.0])
+    parser.add_argument("--slow-seconds", nargs="+", type=float, default=[10.0])
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrent-seconds", type=float, default=10.0)
+    parser.add_argument("--concurrent-paths", nargs="*", default=["int8"])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="torch/ORT threads")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="int8 model cache")
+    return parser.parse_args(argv)
+
+
+def model_dir(args: argparse.Namespace) -> tuple[Path, bool]:
+    """The checkpoint directory, and whether its weights are random."""
+    if args.model == "xls-r-1b":
+        return random_checkpoint(args.layers), True
+    return resolve_model(args.model).path, False
+
+
+def realistic_logits(seconds: float, offset: int, demo: Transcriber | None) -> Logits:
+    """Logits of held-out speech: the demo model's when it exists, else peaky ones."""
+    if demo is not None:
+        return demo.model.logits(Clip(speech(seconds, offset), RATE, name="heldout"))
+    return Logits(peaky_logits_for_seconds(seconds, offset), 0.02)
+
+
+def best(times: list[float]) -> float:
+    return round(min(times), 4)
+
+
+def measure_ours(
+    transcriber: Transcriber,
+    audio: np.ndarray,
+    lm_logits: Logits | None,
+    repeats: int,
+    random_weights: bool,
+) -> dict[str, Any]:
+    model, row = transcriber.model, {}
+    clip = Clip(audio, RATE, name="bench")
+    e2e, forward, greedy, lm = [], [], [], []
+    with PeakMemory() as memory:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            logits = model.logits(clip)  # what transcribe() runs, minus the cache
+            forward.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            text = transcriber.greedy.decode(logits).text
+            greedy.append(time.perf_counter() - started)
+            e2e.append(forward[-1] + greedy[-1])
+            if transcriber.lm is not None:
+                source = lm_logits if random_weights else logits
+                started = time.perf_counter()
+                transcriber.lm.decode(source, transcriber.lm.defaults)
+                lm.append(time.perf_counter() - started)
+    row.update(
+        e2e_greedy_s=best(e2e),
+        forward_s=best(forward),
+        greedy_decode_s=best(greedy),
+        peak_growth_mb=memory.growth_mb,
+        rtf=round(min(forward) / (len(audio) / RATE), 4),
+        text_prefix=text[:40],
+    )
+    if lm:
+        row["lm_decode_s"] = best(lm)
+        row["e2e_lm_s"] = round(row["e2e_greedy_s"] + row["lm_decode_s"], 4)
+    return row
+
+
+def measure_stock(
+    pipe: Any,
+    pipe_lm: Any,
+    audio: np.ndarray,
+    lm_logits: Logits | None,
+    repeats: int,
+    random_weights: bool,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    e2e, lm = [], []
+    with PeakMemory() as memory:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            text = pipe({"raw": audio, "sampling_rate": RATE})["text"]
+            e2e.append(time.perf_counter() - started)
+            if pipe_lm is not None:
+                started = time.perf_counter()
+                if random_weights:  # what its postprocess does, on realistic logits
+                    pipe_lm.decoder.decode_beams(lm_logits.values)
+                else:
+                    pipe_lm({"raw": audio, "sampling_rate": RATE})
+                lm.append(time.perf_counter() - started)
+    row.update(e2e_greedy_s=best(e2e), peak_growth_mb=memory.growth_mb, text_prefix=text[:40])
+    row["rtf"] = round(row["e2e_greedy_s"] / (len(audio) / RATE), 4)
+    if lm:
+        if random_weights:
+            row["lm_decode_s"] = best(lm)
+            row["e2e_lm_s"] = round(row["e2e_greedy_s"] + row["lm_decode_s"], 4)
+        else:
+            row["e2e_lm_s"] = best(lm)
+    return row
+
+
+def concurrent(run: Any, clips: list[np.ndarray]) -> dict[str, Any]:
+    """`run(audio)` from one thread per clip, all started together."""
+    latencies = [0.0] * len(clips)
+    barrier = threading.Barrier(len(clips))
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        started = time.perf_counter()
+        run(clips[index])
+        latencies[index] = time.perf_counter() - started
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(clips))]
+    started = time.perf_counter()
+    with PeakMemory() as memory:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    wall = time.perf_counter() - started
+    audio_s = sum(len(c) for c in clips) / RATE
+    return {
+        "requests": len(clips),
+        "audio_s": round(audio_s, 1),
+        "wall_s": round(wall, 3),
+        "throughput_audio_s_per_s": round(audio_s / wall, 3),
+        "latency_median_s": round(statistics.median(latencies), 3),
+        "latency_max_s": round(max(latencies), 3),
+        "peak_growth_mb": memory.growth_mb,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started_all = time.perf_counter()
+    path, random_weights = model_dir(args)
+    base = Settings(device="cpu", fallback_model=None, warm_up=False)
+    if args.cache_dir:
+        base = replace(base, cache_dir=args.cache_dir)
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "model": {"ref": args.model, "path": str(path), "random_weights": random_weights},
+        "lm_e2e": "composed" if random_weights else "measured",
+        "repeats": args.repeats,
+        "paths": {},
+    }
+    demo = None
+    if random_weights:
+        try:
+            demo = Transcriber(load_model("demo", settings=base), base)
+        except Exception as error:  # no demo model yet: peaky logits instead
+            log(f"no demo model ({error}); LM timings on peaky logits")
+        report["lm_logits"] = "demo model on held-out speech" if demo else "peaky (held-out text)"
+    lm_logits = {s: realistic_logits(s, 0, demo) for s in args.seconds}
+    audio = {s: speech(s) for s in args.seconds}
+    warm = speech(1.0, offset=7)
+    memory_before = PeakMemory().start_mb
+
+    # int8 first: its export runs in a child process before this one holds the fp32 weights.
+    ordered = [p for p in ("int8", "fp32", "stock", "torch-int8") if p in args.paths]
+    fp32: Transcriber | None = None
+    for name in ordered:
+        log(f"[{time.perf_counter() - started_all:6.0f} s] {name}")
+        rows: dict[str, Any] = {}
+        seconds = args.seconds if name not in SLOW else args.slow_seconds
+        with PeakMemory() as loading:
+            started = time.perf_counter()
+            if name == "int8":
+                transcriber = Transcriber(
+                    load_model(str(path), settings=replace(base, dtype="int8")), base
+                )
+            elif name in ("fp32", "stock") and fp32 is None:
+                fp32 = Transcriber(
+                    load_model(str(path), settings=replace(base, dtype="float32")), base
+                )
+            if name in ("fp32", "stock"):
+                transcriber = fp32
+            if name == "torch-int8":
+                if fp32 is None:
+                    fp32 = Transcriber(
+                        load_model(str(path), settings=replace(base, dtype="float32")), base
+                    )
+                network = torch.ao.quantization.quantize_dynamic(
+                    fp32.model.network, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+                )
+                model = AcousticModel(
+                    fp32.model.source,
+                    network,
+                    fp32.model._feature_extractor,
+                    device="cpu",
+                    dtype="torch-int8",
+                    settings=base,
+                )
+                transcriber = Transcriber(model, base)
+            load_s = time.perf_counter() - started
+        rows["load_s"] = round(load_s, 2)
+        rows["load_growth_mb"] = loading.growth_mb
+        if name == "stock":
+            pipe, pipe_lm = stock_pipelines(fp32)
+            pipe({"raw": warm, "sampling_rate": RATE})
+            for s in seconds:
+                rows[f"{s:g}s"] = measure_stock(
+                    pipe, pipe_lm, audio[s], lm_logits[s], args.repeats, random_weights
+                )
+            run = lambda clip, p=pipe: p({"raw": clip, "sampling_rate": RATE})  # noqa: E731
+        else:
+            transcriber.model.logits(Clip(warm, RATE, name="warm"))
+            for s in seconds:
+                rows[f"{s:g}s"] = measure_ours(
+                    transcriber, audio[s], lm_logits[s], args.repeats, random_weights
+                )
+            decoder = "greedy" if random_weights else "lm"
+            run = lambda clip, t=transcriber, d=decoder: t.transcribe(  # noqa: E731
+                Clip(clip, RATE, name="request"), d
+            )
+        if name in args.concurrent_paths and args.concurrency > 0:
+            clips = [
+                speech(args.concurrent_seconds, offset=11 * i) for i in range(args.concurrency)
+            ]
+            rows["concurrent"] = concurrent(run, clips)
+            rows["concurrent"]["decoder"] = "greedy" if random_weights else "lm"
+        report["paths"][name] = rows
+        if name == "int8":
+            del transcriber
+            gc.collect()
+    report["ratios_vs_stock"] = ratios(report["paths"])
+    report["agreement"] = agreement(report["paths"])
+    report["process_peak_mb"] = round(PeakMemory().peak_mb, 1)
+    report["process_start_mb"] = round(memory_before, 1)
+    report["wall_s"] = round(time.perf_counter() - started_all, 1)
+    json.dump(report, sys.stdout, indent=1, ensure_ascii=False)
+    print()
+    return 0
+
+
+def stock_pipelines(fp32: Transcriber) -> tuple[Any, Any]:
+    """transformers' ASR pipeline on the same network, greedy and with a pyctcdecode decoder."""
+    from transformers import Wav2Vec2CTCTokenizer, pipeline
+
+    model = fp32.model
+    tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(model.path)
+    common = {
+        "model": model.network,
+        "feature_extractor": model._feature_extractor,
+        "tokenizer": tokenizer,
+        "device": -1,
+    }
+    pipe = pipeline("automatic-speech-recognition", **common)
+    pipe_lm = None
+    if fp32.lm is not None:
+        from pyctcdecode import build_ctcdecoder
+
+        vocabulary = fp32.vocabulary
+        labels = list(vocabulary.tokens)
+        labels[vocabulary.blank_id] = ""
+        if vocabulary.delimiter_id is not None:
+            labels[vocabulary.delimiter_id] = " "
+        defaults: LMSettings = fp32.lm.defaults
+        decoder = build_ctcdecoder(
+            labels,
+            kenlm_model_path=str(fp32.lm.kenlm_path),
+            unigrams=_unigrams(fp32.lm.kenlm_path),
+            alpha=defaults.alpha,
+            beta=defaults.beta,
+        )
+        pipe_lm = pipeline("automatic-speech-recognition", decoder=decoder, **common)
+    return pipe, pipe_lm
+
+
+def _unigrams(kenlm_path: Path) -> list[str] | None:
+    path = kenlm_path.parent / "unigrams.txt"
+    if not path.is_file():
+        return None
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def ratios(paths: dict[str, Any]) -> dict[str, Any]:
+    stock = paths.get("stock", {})
+    out: dict[str, Any] = {}
+    for name, rows in paths.items():
+        if name == "stock":
+            continue
+        for length, row in rows.items():
+            if not isinstance(row, dict) or length not in stock:
+                continue
+            for key in ("e2e_greedy_s", "e2e_lm_s"):
+                if key in row and key in stock[length]:
+                    out[f"{name}.{length}.{key}"] = round(stock[length][key] / row[key], 2)
+    return out
+
+
+def agreement(paths: dict[str, Any]) -> dict[str, Any]:
+    """How far each path's greedy text (its first 40 characters) is from fp32's."""
+    reference = paths.get("fp32", {})
+    out = {}
+    for name, rows in paths.items():
+        for length, row in rows.items():
+            if name == "fp32" or not isinstance(row, dict) or length not in reference:
+                continue
+            if "text_prefix" in row and "text_prefix" in reference[length]:
+                rates = error_rates([reference[length]["text_prefix"]], [row["text_prefix"]])
+                out[f"{name}.{length}.cer_vs_fp32"] = round(rates.cer, 4)
+    return out
+
+
+if __name__ == "__main__":
+    heldout_sentences(1)  # fail early without the held-out set
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The fast paths give the same answers: bf16 (the GPU dtype) checked on the CPU, the padded
+and unpadded forward, and the benchmarks' realistic logits."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import LONG_WORDS, WORDS, tone_speech
+
+from hyasr_space.audio import Clip
+from hyasr_space.decoding import GreedyDecoder, Vocabulary
+from hyasr_space.model import Logits, _run_network, clear_model_cache, load_model
+from hyasr_space.settings import Settings
+from hyasr_space.text import normalize_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_models():
+    clear_model_cache()
+    yield
+    clear_model_cache()
+
+
+def test_bfloat16_reads_the_same_words_as_float32(model_dir: Path, settings: Settings) -> None:
+    cpu = replace(settings, device="cpu")
+    fp32 = load_model(str(model_dir), settings=replace(cpu, dtype="float32"))
+    bf16 = load_model(str(model_dir), settings=replace(cpu, dtype="bfloat16"))
+    assert bf16.dtype == "bfloat16" and next(bf16.network.parameters()).dtype.is_floating_point
+    greedy = GreedyDecoder(Vocabulary.from_dir(model_dir, size=fp32.vocab_size))
+    for text in (WORDS, LONG_WORDS):
+        clip = Clip(tone_speech(text)[0], 16_000, name=text)
+        reference, fast = fp32.logits(clip), bf16.logits(clip)
+        assert fast.values.dtype == np.float32 and fast.values.shape == reference.values.shape
+        assert greedy.decode(fast).text == greedy.decode(reference).text == text
+
+
+def test_a_padded_batch_matches_one_clip_at_a_time(model_dir: Path, settings: Settings) -> None:
+    model = load_model(str(model_dir), settings=replace(settings, device="cpu"))
+    long, _ = tone_speech(LONG_WORDS)
+    short, _ = tone_speech(WORDS)
+    together = model._forward([long, short])
+    alone = model._forward([short])[0]
+    np.testing.assert_allclose(together[1], alone, rtol=1e-4, atol=1e-4)
+    # an unpadded batch runs without a mask, and gives what a mask of ones gives
+    features = model._feature_extractor([short], sampling_rate=16_000, return_tensors="np")
+    ones = np.ones_like(features["input_values"], dtype=np.int32)
+    np.testing.assert_array_equal(
+        _run_network(model._key, features["input_values"], ones),
+        _run_network(model._key, features["input_values"], None),
+    )
+
+
+def test_benchmark_logits_spell_their_sentence() -> None:
+    from bench_common import peaky_logits
+
+    text = normalize_text("Երևանը Հայաստանի մայրաքաղաքն է։")
+    logits = Logits(peaky_logits(text, 200, seed=3), 0.02)
+    log_probs = Vocabulary.default().log_probs(logits)
+    assert GreedyDecoder(Vocabulary.default()).decode(logits).text == text
+    # confident but not one-hot: a runner-up within reach on some frames
+    top2 = np.sort(log_probs, axis=1)[:, -2]
+    assert (top2 > -5).mean() > 0.2
