@@ -32,9 +32,10 @@ def demo() -> Transcriber:
 
 
 def test_the_demo_model_is_in_the_hub_layout_and_small() -> None:
-    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "vocab.json",
-                 "tokenizer_config.json", "alphabet.json", "language_model/lm.binary",
-                 "language_model/unigrams.txt", "language_model/attrs.json", "README.md"):  # fmt: skip
+    names = ["config.json", "model.safetensors", "preprocessor_config.json", "vocab.json",
+             "tokenizer_config.json", "alphabet.json", "README.md"]  # fmt: skip
+    names += [f"language_model/{name}" for name in ("lm.binary", "unigrams.txt", "attrs.json")]
+    for name in names:
         assert (DEMO_DIR / name).is_file(), name
     config = json.loads((DEMO_DIR / "config.json").read_text())
     assert config["vocab_size"] == 44 and config["pad_token_id"] == 41

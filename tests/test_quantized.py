@@ -20,9 +20,15 @@ pytest.importorskip("onnx")
 from hyasr_space import quantized  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def int8_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One export for the module: each takes a few seconds."""
+    return tmp_path_factory.mktemp("int8-cache")
+
+
 @pytest.fixture
-def int8_settings(settings: Settings, tmp_path: Path) -> Settings:
-    return replace(settings, device="cpu", dtype="int8", cache_dir=tmp_path / "cache")
+def int8_settings(settings: Settings, int8_cache: Path) -> Settings:
+    return replace(settings, device="cpu", dtype="int8", cache_dir=int8_cache)
 
 
 @pytest.fixture(autouse=True)
