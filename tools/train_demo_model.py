@@ -213,7 +213,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("build/speech"))
     parser.add_argument("--out", type=Path, default=Path("build/demo-train"))
-    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--steps", type=int, default=1100)
     parser.add_argument("--batch-seconds", type=float, default=120.0)
     parser.add_argument("--max-clips", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
