@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--prune", nargs="+", type=float, default=[-10.0, -5.0])
     parser.add_argument("--token-min", nargs="+", type=float, default=[-5.0, -3.0])
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--alpha", type=float, default=None, help="default: the LM's attrs.json")
+    parser.add_argument("--beta", type=float, default=None, help="default: the LM's attrs.json")
     return parser.parse_args(argv)
 
 
@@ -96,6 +98,12 @@ def _project_lm(vocabulary: Vocabulary, settings: Settings) -> LMDecoder:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     what, logits, references, lm = load_logits(args.logits, args.limit)
+    if args.alpha is not None or args.beta is not None:
+        lm.defaults = replace(
+            lm.defaults,
+            alpha=lm.defaults.alpha if args.alpha is None else args.alpha,
+            beta=lm.defaults.beta if args.beta is None else args.beta,
+        )
     audio_s = sum(item.duration for item in logits)
     log(f"{len(logits)} clips, {audio_s:.0f} s of audio, logits: {what}")
     grid = sorted(

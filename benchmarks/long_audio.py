@@ -6,18 +6,21 @@
 Each length runs in a fresh Python process, so one length's memory cannot hide in
 another's peak. A worker loads the model (the bundled demo model; without it a randomly
 initialised network of the same architecture), writes the audio as a 16-bit WAV and then
-measures, phase by phase, wall time and the peak resident memory above what the process
-held before transcribing (a thread samples /proc/self/statm every few milliseconds):
+measures, phase by phase, wall time and resident memory (RSS): `growth_mb` is the
+phase's peak above the RSS it started with (a thread samples /proc/self/statm every few
+milliseconds), `retained_mb` what it still holds afterwards. Freed heap is handed back
+to the OS between phases (malloc_trim), so each phase starts from what is really held.
 
-- decode:  the WAV file -> `Clip` (audio.py)
-- forward: `Transcriber.logits`, the chunked forward pass (model.py)
+- decode:  the WAV file -> `Clip` (audio.py); retains the samples (`audio_mb`)
+- forward: `Transcriber.logits`, the chunked forward pass (model.py); retains the logits
 - greedy:  `GreedyDecoder.decode`
-- lm:      `LMDecoder.decode` over the stitched logits, and the same logits cut at
-           silences (runs of >= 0.5 s where blank wins) and decoded piece by piece
-           (only with --lm and a model that has a language_model/ folder)
+- lm_whole / lm_segmented: `LMDecoder.decode` over the stitched logits, and over the
+  same logits cut at silences and decoded piece by piece (`--lm`, and only for a model
+  with a language_model/ folder)
 
-"Memory does not grow with length beyond the logits" shows as `forward.growth_mb`
-minus `logits_mb` staying flat while the audio grows 60-fold.
+"Memory does not grow with length beyond the logits" shows as `forward_working_mb`
+(forward growth minus the logits) staying flat while the audio grows. The samples of
+the clip (3.7 MB a minute) are held too, before and after the forward pass.
 
 The stock way to do the same is transformers' pipeline("automatic-speech-recognition",
 chunk_length_s=..., stride_length_s=...) on the same checkpoint, greedy; it runs for
@@ -32,6 +35,7 @@ Prints one JSON document on stdout; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -84,13 +88,32 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def release_freed_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc's malloc_trim), so
+    that RSS before a phase is what the process holds, not what malloc kept."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 class Phase:
-    """Wall time and peak RSS of a block, sampled by a thread."""
+    """Wall time and RSS of a block: `growth` is its peak above the RSS it started
+    with (a thread samples /proc/self/statm), `retained` what it left behind."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self.peak = 0
+        self.start = self.peak = self.end = 0
         self._stop = threading.Event()
+
+    @property
+    def growth_mb(self) -> float:
+        return round((self.peak - self.start) / MB, 1)
+
+    @property
+    def retained_mb(self) -> float:
+        return round((self.end - self.start) / MB, 1)
 
     def _sample(self) -> None:
         while not self._stop.is_set():
@@ -99,8 +122,8 @@ class Phase:
 
     @contextmanager
     def measure(self):
-        gc.collect()
-        self.peak = rss_bytes()
+        release_freed_memory()
+        self.start = self.peak = rss_bytes()
         thread = threading.Thread(target=self._sample, daemon=True)
         thread.start()
         started = time.perf_counter()
@@ -111,6 +134,8 @@ class Phase:
             self._stop.set()
             thread.join()
             self.peak = max(self.peak, rss_bytes())
+            release_freed_memory()
+            self.end = rss_bytes()
 
 
 # --- model and audio -----------------------------------------------------------------
@@ -267,6 +292,7 @@ def work(args: argparse.Namespace) -> dict:
         logits_cache_size=1,
         chunk_s=args.chunk_s,
         chunk_context_s=args.context_s,
+        chunk_batch_size=args.batch,
     )
     transcriber = Transcriber(load_model(args.model_dir, settings=settings), settings)
     transcriber.warm_up()
@@ -276,12 +302,11 @@ def work(args: argparse.Namespace) -> dict:
 
     soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
     del audio
-    gc.collect()
-    baseline = rss_bytes()
+    release_freed_memory()
     result: dict = {
         "minutes": args.minutes,
         "torch_threads": torch.get_num_threads(),
-        "rss_before_mb": round(baseline / MB, 1),
+        "rss_before_mb": round(rss_bytes() / MB, 1),
     }
     phases: dict[str, Phase] = {}
 
@@ -289,7 +314,8 @@ def work(args: argparse.Namespace) -> dict:
         phases[name] = phase
         result[name] = {
             "seconds": round(phase.seconds, 3),
-            "growth_mb": round((phase.peak - baseline) / MB, 1),
+            "growth_mb": phase.growth_mb,
+            "retained_mb": phase.retained_mb,
         }
 
     with Phase().measure() as phase:
@@ -317,7 +343,7 @@ def work(args: argparse.Namespace) -> dict:
         logits_mb=round(logits_mb, 1),
         windows=len(windows),
         real_time_factor=round(phases["forward"].seconds / clip.duration, 4),
-        forward_growth_minus_logits_mb=round(result["forward"]["growth_mb"] - logits_mb, 1),
+        forward_working_mb=round(result["forward"]["growth_mb"] - logits_mb, 1),
         words=len(greedy.words),
         text_head=greedy.text[:80],
     )
@@ -352,15 +378,13 @@ def work_stock(args: argparse.Namespace) -> dict:
     )
     asr({"raw": np.zeros(SAMPLE_RATE, np.float32), "sampling_rate": SAMPLE_RATE})
     audio = tile(np.load(args.unit), args.minutes)
-    gc.collect()
-    baseline = rss_bytes()
     with Phase().measure() as phase:
         text = asr({"raw": audio, "sampling_rate": SAMPLE_RATE})["text"]
     result = {
         "minutes": args.minutes,
         "torch_threads": torch.get_num_threads(),
         "seconds": round(phase.seconds, 3),
-        "growth_mb": round((phase.peak - baseline) / MB, 1),
+        "growth_mb": phase.growth_mb,
         "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     Path(args.out).write_text(json.dumps({**result, "text": text}))
@@ -373,6 +397,7 @@ def spawn(kind: str, minutes: float, model_dir: Path, unit: Path, workdir: Path,
         sys.executable, __file__, "--worker", kind, "--minutes", str(minutes),
         "--model-dir", str(model_dir), "--unit", str(unit), "--workdir", str(workdir),
         "--out", str(out), "--chunk-s", str(args.chunk_s), "--context-s", str(args.context_s),
+        "--batch", str(args.batch),
     ] + (["--lm"] if args.lm else [])  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -398,6 +423,8 @@ def main() -> None:
     parser.add_argument("--lm", action="store_true", help="also time the LM beam search")
     parser.add_argument("--chunk-s", type=float, default=Settings().chunk_s)
     parser.add_argument("--context-s", type=float, default=Settings().chunk_context_s)
+    parser.add_argument("--batch", type=int, default=Settings().chunk_batch_size,
+                        help="windows per forward pass (chunk_batch_size)")  # fmt: skip
     parser.add_argument("--worker", choices=["ours", "stock"], help=argparse.SUPPRESS)
     for hidden in ("--model-dir", "--unit", "--workdir", "--out"):  # worker arguments
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -424,6 +451,7 @@ def main() -> None:
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
             "chunk_s": args.chunk_s,
             "context_s": args.context_s,
+            "batch": args.batch,
             "ours": [],
             "stock": [],
         }

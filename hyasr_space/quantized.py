@@ -2,13 +2,12 @@
 
 Selected with ``HYASR_DTYPE=int8`` (used on the CPU only; on a GPU it means the GPU's
 default dtype). Why ONNX Runtime rather than PyTorch's own dynamic quantisation: on the
-2-core AVX-512 machine the XLS-R 1B architecture ran a 10 s clip in about 18 s with
-`torch.ao.quantization.quantize_dynamic` (barely better than float32), while ONNX
-Runtime's int8 kernels (VNNI) run it several times faster; `benchmarks/speed.py`
-measures both.
+2-vCPU AVX-512 machine the XLS-R 1B architecture ran a 10 s clip in 7.5-7.8 s in float32,
+3.1 s with `torch.ao.quantization.quantize_dynamic` and 1.2-1.5 s with ONNX Runtime's
+int8 kernels (VNNI); `benchmarks/speed.py` measures all three.
 
 What is quantised: the weights of every `MatMul` with a constant right-hand side (the
-transformer's linear layers and the output layer, over 95 % of the FLOPs), int8 per
+transformer's linear layers and the output layer: 94 % of the FLOPs at 10 s), int8 per
 output channel, with activations quantised dynamically (uint8) per call. The conv
 feature encoder, the positional conv, layer norms and attention's own matmuls stay
 float32.

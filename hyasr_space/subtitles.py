@@ -36,9 +36,9 @@ import srt
 from .decoding import Transcript, Word
 from .transcriber import Transcription
 
-# Defaults of `CaptionLimits`, from common subtitle guidelines (e.g. Netflix's: 42
-# characters a line, two lines, cues of 5/6 s minimum); 6 s keeps a caption in step
-# with speech. Settings could carry them (HYASR_CAPTION_*) if a deployment wants others.
+# Defaults of `CaptionLimits`, from common subtitle guidelines (Netflix's: 42 characters
+# a line, two lines, at least 5/6 of a second on screen); at most 6 s keeps a caption in
+# step with the speech. Settings could carry them (HYASR_CAPTION_*) if a Space wants others.
 MAX_LINE_CHARS = 42
 MAX_LINES = 2
 MAX_CAPTION_S = 6.0
@@ -202,13 +202,22 @@ def to_vtt(
     return "\n".join(blocks)
 
 
-def to_json(transcription: Transcription, limits: CaptionLimits | None = None) -> str:
-    """The whole result as JSON: every decoder's text, words and caption segments."""
+def transcription_dict(
+    transcription: Transcription, limits: CaptionLimits | None = None
+) -> dict[str, Any]:
+    """`Transcription.to_dict()` with each decoder's caption segments added."""
     data = transcription.to_dict()
     for transcript in transcription.transcripts:
         segments = captions(transcript, transcription.duration, limits)
         data["decoders"][transcript.decoder]["segments"] = [c.to_dict() for c in segments]
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return data
+
+
+def to_json(transcription: Transcription, limits: CaptionLimits | None = None) -> str:
+    """The whole result as JSON: every decoder's text, words and caption segments."""
+    return (
+        json.dumps(transcription_dict(transcription, limits), ensure_ascii=False, indent=2) + "\n"
+    )
 
 
 def render(
@@ -305,6 +314,8 @@ class SessionFiles:
         """Write `text` (UTF-8) as `name` inside the session folder."""
         if self.closed:
             raise RuntimeError("this session's files were already deleted")
+        if Path(name).name in ("", ".", ".."):
+            raise ValueError(f"not a file name: {name!r}")
         path = self.path / Path(name).name
         path.write_text(text, encoding="utf-8")
         return path

@@ -1,9 +1,10 @@
-"""A corpus of awkward audio files, made on the spot: broken ones and unusual valid ones.
+"""A corpus of awkward audio files, made on the spot, and the test app it is played against.
 
 Each `Case` writes one file and says what the app must answer: for a broken file, a
-pattern its error message must match (the message a user reads, in the page and through
-gradio_client); for a valid one, the text it must transcribe to. Speech is the tone
-speech of `conftest.tone_speech`, which the tiny test model reads as `conftest.WORDS`.
+pattern its error message must match (the text a user reads, in the page and, HTML-escaped,
+through gradio_client); for a valid one, the text it must transcribe to. Speech is the
+tone speech of `conftest.tone_speech`, which the tiny test model reads as `conftest.WORDS`.
+`serve` runs the real app on 127.0.0.1 with the small limits below.
 
     python tests/awkward_audio.py OUT_DIR   # write the corpus, to listen to or replay
 """
@@ -11,9 +12,11 @@ speech of `conftest.tone_speech`, which the tiny test model reads as `conftest.W
 from __future__ import annotations
 
 import re
+import socket
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +30,13 @@ MAX_DURATION_S = 5
 MAX_FILE_SIZE_MB = 1
 # What an HTML-minded file name must never become in the page: a live element.
 HOSTILE_HTML_NAME = "<img src=x onerror=alert(1)>.wav"
-# Gradio strips characters that are unsafe in file names (<>:"/\|?* and more) when it
-# stores an upload, so the name the app sees, and quotes, is this one.
+# Gradio strips the characters that are unsafe in file names when it stores an upload,
+# so the name the app sees, and quotes, is this one.
 HOSTILE_HTML_STORED = "img src=x onerror=alert(1).wav"
 UNICODE_NAME = "Ձայն «բարև» 🎙 録音.wav"
+# What Gradio's client says about a file over its upload limit (gradio_client raises it
+# before sending; the page shows "File(s) exceed the maximum allowed size of ...").
+UPLOAD_LIMIT_MESSAGE = r"exceeds? the maximum (allowed|file) size"
 NO_SPEECH_NOTE = "No speech was recognised."
 
 
@@ -41,13 +47,25 @@ class Case:
     id: str
     filename: str
     write: Callable[[Path], None]
-    error: str | None = None  # regex the user-facing message must match (broken files)
+    # Broken files: a regex for the user-facing message after the file's name.
+    error: str | None = None
+    # The name the app sees when the file comes through Gradio, which strips the
+    # characters that are unsafe in file names (<>:"/\\|?* and more).
+    stored_name: str | None = None
+    # Over the upload limit: Gradio refuses the file before the app sees it, with its own
+    # message; `error` is then the app's message for the same file given another way.
+    refused_on_upload: bool = False
     text: str | None = None  # the transcript (valid files)
     note: str | None = None  # a line the info under the transcript must hold
 
     @property
     def broken(self) -> bool:
         return self.error is not None
+
+    def message(self, through_gradio: bool = True) -> str:
+        """The regex the whole message must match, name included."""
+        name = self.stored_name if through_gradio and self.stored_name else self.filename
+        return re.escape(name) + (self.error or "")
 
     def make(self, folder: Path) -> Path:
         path = folder / self.id / self.filename
@@ -131,71 +149,67 @@ def _quiet_text() -> bytes:
     return b"This is a text file, not audio.\nIt was renamed to .wav by mistake.\n" * 20
 
 
-def _name(filename: str) -> str:
-    return re.escape(filename)
-
-
 BROKEN: tuple[Case, ...] = (
-    Case("empty", "empty.wav", _bytes(lambda: b""), error=r"empty\.wav is an empty file"),
+    Case("empty", "empty.wav", _bytes(lambda: b""), error=r" is an empty file"),
     Case(
         "no_frames",
         "no-frames.wav",
         _bytes(lambda: _wav_bytes(np.zeros(0, dtype=np.float32))),
-        error=r"no-frames\.wav is empty: there is no audio",
+        error=r" is empty: there is no audio",
     ),
     Case(
         "one_sample",
         "one-sample.wav",
         _bytes(lambda: _wav_bytes(np.array([0.25], dtype=np.float32))),
-        error=r"one-sample\.wav is only 0\.0625 ms long; speech needs at least 100 ms",
+        error=r" is only 0\.0625 ms long; speech needs at least 100 ms",
     ),
     Case(
         "truncated_header",
         "truncated.wav",
         _bytes(lambda: _wav_bytes(speech())[:30]),
-        error=r"truncated\.wav is not an audio file that can be read",
+        error=r" is not an audio file that can be read",
     ),
     Case(
         "truncated_flac",
         "truncated.flac",
         _bytes(lambda: _flac_bytes(speech())[:60]),
-        error=r"truncated\.flac is not an audio file that can be read",
+        error=r" is not an audio file that can be read",
     ),
     Case(
         "corrupt_wav",
         "corrupt.wav",
         _bytes(_corrupt_wav),
-        error=r"corrupt\.wav is not an audio file that can be read",
+        error=r" is not an audio file that can be read",
     ),
     Case(
         "random_bytes",
         "noise.mp3",
         _bytes(lambda: _garbage(20_000, seed=1)),
-        error=r"noise\.mp3 is not an audio file that can be read",
+        error=r" is not an audio file that can be read",
     ),
     Case(
         "text_as_wav",
         "notes.wav",
         _bytes(_quiet_text),
-        error=r"notes\.wav is not an audio file that can be read",
+        error=r" is not an audio file that can be read",
     ),
     Case(
         "all_nan",
         "nan.wav",
         _sound(lambda: _with_bad_samples(np.nan), subtype="FLOAT"),
-        error=r"nan\.wav is damaged: every sample in it is NaN or infinite",
+        error=r" is damaged: every sample in it is NaN or infinite",
     ),
     Case(
         "all_inf",
         "inf.wav",
         _sound(lambda: _with_bad_samples(np.inf), subtype="FLOAT"),
-        error=r"inf\.wav is damaged: every sample in it is NaN or infinite",
+        error=r" is damaged: every sample in it is NaN or infinite",
     ),
     Case(
         "too_long",
         "long.wav",
         _sound(lambda: np.zeros(8_000 * (MAX_DURATION_S + 2), dtype=np.float32), 8_000),
-        error=rf"long\.wav is 7\.0 seconds long; the limit is {MAX_DURATION_S} seconds",
+        error=rf" is 7\.0 seconds long; the limit is {MAX_DURATION_S} seconds",
     ),
     Case(
         "too_long_mp3",
@@ -206,31 +220,41 @@ BROKEN: tuple[Case, ...] = (
             format="MP3",
             subtype="MPEG_LAYER_III",
         ),
-        error=rf"long\.mp3 is 7\.0 seconds long; the limit is {MAX_DURATION_S} seconds",
+        error=rf" is 7\.0 seconds long; the limit is {MAX_DURATION_S} seconds",
     ),
     Case(
         "too_large",
         "large.wav",
         _sound(_noise_over_size_limit, subtype="PCM_U8"),
-        error=r"large\.wav is 1\.0 MB; the limit is 1 MB|exceed",
+        error=r" is 1\.0 MB; the limit is 1 MB\.",
+        refused_on_upload=True,
     ),
     Case(
         "hostile_html_name",
         HOSTILE_HTML_NAME,
         _bytes(_corrupt_wav),
-        error=_name(HOSTILE_HTML_STORED) + " is not an audio file that can be read",
+        stored_name=HOSTILE_HTML_STORED,
+        error=" is not an audio file that can be read",
     ),
     Case(
         "hostile_path_name",
         "..\\..\\Windows\\evil.wav",
         _bytes(_corrupt_wav),
-        error=r"\.\.\.\.Windowsevil\.wav is not an audio file that can be read",
+        stored_name="....Windowsevil.wav",
+        error=" is not an audio file that can be read",
+    ),
+    Case(
+        "hostile_ampersand_name",
+        "Tom & Jerry's <b>.wav",
+        _bytes(_corrupt_wav),
+        stored_name="Tom & Jerry's b.wav",
+        error=" is not an audio file that can be read",
     ),
     Case(
         "hostile_unicode_name",
         "Ձայն «վնասված».wav",
         _bytes(_corrupt_wav),
-        error=_name("Ձայն «վնասված».wav") + " is not an audio file that can be read",
+        error=" is not an audio file that can be read",
     ),
 )
 
@@ -267,6 +291,41 @@ VALID: tuple[Case, ...] = (
 )
 
 CASES: tuple[Case, ...] = BROKEN + VALID
+
+
+def app_settings(model: Path | str, **changes: object):
+    """The settings the corpus is played against: a given model and the limits above."""
+    from hyasr_space.settings import Settings
+
+    defaults = dict(
+        model=str(model),
+        fallback_model=None,
+        max_duration_s=float(MAX_DURATION_S),
+        max_file_size_mb=float(MAX_FILE_SIZE_MB),
+        examples_dir=Path(model) / "no-examples",
+        warm_up=True,
+    )
+    return replace(Settings(), **{**defaults, **changes})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serve(settings, port: int | None = None) -> Iterator[str]:
+    """The real app (`build_demo` + `launch`) on 127.0.0.1; yields its URL."""
+    from hyasr_space.ui import build_demo, launch
+
+    demo = build_demo(settings)
+    port = port or free_port()
+    launch(demo, settings, host="127.0.0.1", port=port, prevent_thread_lock=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 def write_corpus(folder: Path) -> dict[str, Path]:

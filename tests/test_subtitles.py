@@ -32,6 +32,7 @@ from hyasr_space.subtitles import (
     to_json,
     to_srt,
     to_vtt,
+    transcription_dict,
 )
 from hyasr_space.transcriber import Transcription
 
@@ -199,6 +200,7 @@ def test_json_holds_every_decoder_with_words_and_segments():
     text = to_json(result)
     assert "բարև" in text  # UTF-8, not \\u escapes
     data = json.loads(text)
+    assert data == transcription_dict(result)
     assert data["file"] == "ձայն.wav" and data["duration"] == 8.0
     assert set(data["decoders"]) == {GREEDY, LM}
     segments = data["decoders"][LM]["segments"]
@@ -284,3 +286,6 @@ def test_session_file_names_cannot_leave_the_folder(tmp_path: Path):
     with SessionFiles(root=tmp_path) as files:
         path = files.write("../../escape.srt", "x")
         assert path.parent == files.path
+        for name in ("", ".", ".."):
+            with pytest.raises(ValueError):
+                files.write(name, "x")

@@ -1,0 +1,232 @@
+"""Load: many gradio_client users at once against a server with a short queue.
+
+The app runs in its own process (this file, run as a script), so its memory can be
+measured alone. After a warm-up round, `USERS` users send real clips for `LOAD_S` seconds,
+each clip new audio so the model runs for every accepted request. Every request must be
+answered with the right text or refused with the queue-full message (none lost, none
+wrong), and the server's resident memory, after a garbage collection, must come back to
+what it was before the load. Run with `-s` to see the figures.
+
+    python tests/test_load.py MODEL_DIR PORT QUEUE_SIZE   # the server alone
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from awkward_audio import app_settings, free_port, serve, speech  # noqa: E402
+from conftest import RATE, WORDS  # noqa: E402
+
+USERS = 20
+LOAD_S = 20.0
+WARM_UP_S = 5.0
+QUEUE_SIZE = 4  # small, so that USERS users overflow it and some are refused
+CONCURRENCY = 2
+REQUEST_TIMEOUT_S = 60.0
+# Resident memory may end this much above its level before the load (allocator slack).
+MEMORY_TOLERANCE_MB = 40.0
+QUEUE_FULL = "Queue is full"
+TRIM_SIGNAL = signal.SIGUSR1  # the server collects garbage and returns free heap to the OS
+
+
+@dataclass
+class Tally:
+    """What happened to every request the users sent."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, outcome: str, seconds: float, problem: str | None = None) -> None:
+        with self.lock:
+            self.outcomes[outcome] += 1
+            if outcome == "ok":
+                self.latencies.append(seconds)
+            if problem:
+                self.problems.append(problem)
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+
+    def rss_mb(self, trimmed: bool = True) -> float:
+        import psutil
+
+        if trimmed:
+            self.process.send_signal(TRIM_SIGNAL)
+            time.sleep(1.0)
+        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+
+
+def _run_server(model_dir: str, port: int, queue_size: int) -> None:
+    """The script side: the app with a short queue, until it is terminated."""
+    import ctypes
+    import gc
+
+    libc = ctypes.CDLL("libc.so.6")
+
+    def trim(*_: object) -> None:
+        gc.collect()
+        libc.malloc_trim(0)
+
+    signal.signal(TRIM_SIGNAL, trim)
+    settings = app_settings(model_dir, queue_max_size=queue_size, concurrency_limit=CONCURRENCY)
+    with serve(settings, port):
+        print("READY", flush=True)
+        while True:
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path) -> Iterator[Server]:
+    pytest.importorskip("psutil")
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen(
+        [sys.executable, __file__, str(model_dir), str(port), str(QUEUE_SIZE)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        for line in process.stdout:
+            if line.strip() == "READY" or time.monotonic() > deadline:
+                break
+        assert process.poll() is None, "the server did not start"
+        yield Server(f"http://127.0.0.1:{port}/", process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _users(url: str, seconds: float, folder: Path, tally: Tally) -> None:
+    """`USERS` gradio_client users, each sending new clips until `seconds` have passed."""
+    from gradio_client import Client, handle_file
+
+    numbers = itertools.count(1)
+    base = speech()
+    clients = [Client(url, verbose=False) for _ in range(USERS)]
+    start = threading.Barrier(USERS)
+
+    def user(index: int, client: Client) -> None:
+        start.wait()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            number = next(numbers)
+            path = folder / f"user{index}-{number}.wav"
+            # A different number of trailing zeros: new audio, so no cached logits.
+            soundfile.write(path, np.pad(base, (0, number)), RATE, subtype="PCM_16")
+            began = time.monotonic()
+            try:
+                job = client.submit(
+                    handle_file(str(path)), "lm", 0.5, 1.5, 100, "", 10.0, api_name="/transcribe"
+                )
+                text = job.result(timeout=REQUEST_TIMEOUT_S)[0]
+            except Exception as error:  # noqa: BLE001 - every failure is tallied
+                if QUEUE_FULL in str(error):
+                    tally.add("refused", time.monotonic() - began)
+                    time.sleep(0.05)  # a person would wait a moment before trying again
+                else:
+                    tally.add("failed", 0, f"{type(error).__name__}: {error}")
+            else:
+                if text == WORDS:
+                    tally.add("ok", time.monotonic() - began)
+                else:
+                    tally.add("wrong", 0, f"wrong text {text!r}")
+            finally:
+                path.unlink(missing_ok=True)
+
+    threads = [
+        threading.Thread(target=user, args=(index, client), daemon=True)
+        for index, client in enumerate(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + REQUEST_TIMEOUT_S + 30)
+    assert not any(thread.is_alive() for thread in threads), "a user never got an answer"
+    for client in clients:
+        client.close()
+
+
+def test_many_users_are_answered_or_refused_and_memory_returns(
+    server: Server, tmp_path: Path
+) -> None:
+    started_mb = server.rss_mb()
+    _users(server.url, WARM_UP_S, tmp_path, Tally())
+    baseline_mb = server.rss_mb()
+
+    tally = Tally()
+    peak_mb = baseline_mb
+    stop = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak_mb
+        while not stop.wait(0.5):
+            peak_mb = max(peak_mb, server.rss_mb(trimmed=False))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    began = time.monotonic()
+    _users(server.url, LOAD_S, tmp_path, tally)
+    elapsed = time.monotonic() - began
+    stop.set()
+    watcher.join()
+    after_raw_mb = server.rss_mb(trimmed=False)
+    after_mb = server.rss_mb()
+
+    sent = sum(tally.outcomes.values())
+    latencies = sorted(tally.latencies) or [0.0]
+    figures = (
+        f"{USERS} users for {LOAD_S:g} s (queue {QUEUE_SIZE}, concurrency {CONCURRENCY}): "
+        f"{sent} requests in {elapsed:.1f} s: {tally.outcomes['ok']} answered correctly "
+        f"({tally.outcomes['ok'] / elapsed:.1f}/s; latency median "
+        f"{latencies[len(latencies) // 2]:.2f} s, p95 {latencies[int(len(latencies) * 0.95)]:.2f}"
+        f" s, max {latencies[-1]:.2f} s), {tally.outcomes['refused']} refused as queue full, "
+        f"{tally.outcomes['wrong']} wrong, {tally.outcomes['failed']} failed. "
+        f"Server RSS: {started_mb:.0f} MB at start, {baseline_mb:.0f} MB after warm-up, "
+        f"peak {peak_mb:.0f} MB, {after_raw_mb:.0f} MB after the load, {after_mb:.0f} MB "
+        f"after gc + malloc_trim ({after_mb - baseline_mb:+.1f} MB)."
+    )
+    print("\n" + figures)
+    assert not tally.problems, f"{figures}\n" + "\n".join(tally.problems[:10])
+    assert tally.outcomes["ok"] >= USERS, figures
+    assert tally.outcomes["refused"] > 0, f"the queue never filled: {figures}"
+    assert after_mb <= baseline_mb + MEMORY_TOLERANCE_MB, figures
+
+    from gradio_client import Client, handle_file
+
+    path = tmp_path / "after.wav"
+    soundfile.write(path, speech(), RATE, subtype="PCM_16")
+    client = Client(server.url, verbose=False)
+    answer = client.predict(
+        handle_file(str(path)), "both", 0.5, 1.5, 100, "", 10.0, api_name="/transcribe"
+    )
+    assert answer[0] == WORDS
+
+
+if __name__ == "__main__":
+    _run_server(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
