@@ -26,6 +26,7 @@ from .errors import HyasrError, ModelUnavailableError
 from .evaluation import add_eval_arguments, run_eval_command
 from .lm_tuning import add_tune_arguments, run_tune_command
 from .settings import DEMO_MODEL, Settings
+from .subtitles import render, transcription_dict
 from .transcriber import DECODER_CHOICES, Transcriber, Transcription
 
 log = logging.getLogger("hyasr")
@@ -72,10 +73,27 @@ def format_text(results: Sequence[Transcription]) -> str:
 def format_json(results: Sequence[Transcription]) -> str:
     """A list with one object per file: file, duration, model, and per decoder the text
     and the words with start/end seconds."""
-    return json.dumps([result.to_dict() for result in results], ensure_ascii=False, indent=2)
+    data = [transcription_dict(result) for result in results]
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-FORMATS: dict[str, Formatter] = {"text": format_text, "json": format_json}
+def format_srt(results: Sequence[Transcription]) -> str:
+    """SubRip subtitles of the best transcript (one file: see SUBTITLE_FORMATS)."""
+    return render(results[0], "srt").rstrip("\n")
+
+
+def format_vtt(results: Sequence[Transcription]) -> str:
+    """WebVTT subtitles of the best transcript (one file: see SUBTITLE_FORMATS)."""
+    return render(results[0], "vtt").rstrip("\n")
+
+
+FORMATS: dict[str, Formatter] = {
+    "text": format_text,
+    "json": format_json,
+    "srt": format_srt,
+    "vtt": format_vtt,
+}
+SUBTITLE_FORMATS = ("srt", "vtt")  # one document per file: these take one FILE
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +128,9 @@ def _transcribe(args: argparse.Namespace) -> int:
         return 2
     for notice in transcriber.notices:
         print(f"hyasr: warning: {notice}", file=sys.stderr)
+    if args.format in SUBTITLE_FORMATS and len(args.files) > 1:
+        print(f"hyasr: --format {args.format} takes one file at a time", file=sys.stderr)
+        return 2
     changes = {
         "alpha": args.alpha,
         "beta": args.beta,

@@ -42,6 +42,12 @@ LM_DIR = "language_model"
 KENLM_SUFFIXES = (".bin", ".binary", ".klm", ".arpa")
 _SPECIAL = re.compile(r"^(<.+>|\[.+\])$")
 _PRIVATE_USE = 0xE000
+# Beam search over long logits goes in segments cut at silences: pyctcdecode keys its
+# caches by the whole text so far, so one search over an hour grows ~quadratically in
+# time and memory (benchmarks/README.md). A cut needs blank to win for SILENCE_S, and
+# comes once the segment is SEGMENT_MIN_S long.
+SEGMENT_MIN_S = 20.0
+SILENCE_S = 0.5
 _MASKED = -1.0e4  # log-probability of a masked token: far below pyctcdecode's floor (-34.5)
 
 
@@ -316,18 +322,55 @@ class LMDecoder:
         language_model.beta = float(settings.beta)
         language_model.unk_score_offset = float(settings.unk_score_offset)
         language_model.score_boundary = bool(settings.score_boundary)
-        beams = _RequestDecoder(self._alphabet, language_model).decode_beams(
-            self.vocabulary.log_probs(logits),
-            beam_width=settings.beam_width,
-            beam_prune_logp=settings.beam_prune_logp,
-            token_min_logp=settings.token_min_logp,
-            hotwords=list(parse_hotwords(settings.hotwords)) or None,
-            hotword_weight=settings.hotword_weight,
-        )
-        text, _, word_frames, _, _ = beams[0]
+        decoder = _RequestDecoder(self._alphabet, language_model)
+        scores = self.vocabulary.log_probs(logits)
         step = logits.seconds_per_frame
-        words = tuple(Word(word, start * step, end * step) for word, (start, end) in word_frames)
-        return Transcript(text, words, LM, self.describe(settings))
+        hotwords = list(parse_hotwords(settings.hotwords)) or None
+        words: list[Word] = []
+        cuts = silence_cuts(scores, self.vocabulary.blank_id, step)
+        for first, last in zip(cuts, cuts[1:], strict=False):
+            beams = decoder.decode_beams(
+                scores[first:last],
+                beam_width=settings.beam_width,
+                beam_prune_logp=settings.beam_prune_logp,
+                token_min_logp=settings.token_min_logp,
+                hotwords=hotwords,
+                hotword_weight=settings.hotword_weight,
+            )
+            _, _, word_frames, _, _ = beams[0]
+            words += [
+                Word(word, (first + start) * step, (first + end) * step)
+                for word, (start, end) in word_frames
+            ]
+        text = " ".join(word.text for word in words)
+        return Transcript(text, tuple(words), LM, self.describe(settings))
+
+
+def silence_cuts(
+    scores: np.ndarray,
+    blank_id: int,
+    seconds_per_frame: float,
+    min_segment_s: float = SEGMENT_MIN_S,
+    silence_s: float = SILENCE_S,
+) -> list[int]:
+    """Frames that cut (frames, vocabulary) scores into segments for beam search:
+    [0, ..., frames]. A cut comes at the start of a run of at least `silence_s` where
+    blank wins, once the segment is `min_segment_s` long. At the run's start, not its
+    middle: a stray letter in the silence then meets the next word, as it would in one
+    long search, instead of ending a segment as a word of its own."""
+    blank = np.append(scores.argmax(axis=1) == blank_id, False)
+    min_run = max(1, round(silence_s / seconds_per_frame))
+    min_length = round(min_segment_s / seconds_per_frame)
+    cuts, run_start = [0], 0 if blank[0] else -1
+    for frame in np.flatnonzero(np.diff(blank.astype(np.int8))) + 1:
+        if blank[frame]:
+            run_start = frame
+        elif run_start >= 0:
+            if frame - run_start >= min_run and frame < len(blank) - 1:
+                if run_start + 1 - cuts[-1] >= min_length:
+                    cuts.append(run_start + 1)
+            run_start = -1
+    return [*cuts, len(blank) - 1]
 
 
 def _read_unigrams(path: Path, kenlm_path: Path) -> list[str] | None:

@@ -19,6 +19,7 @@ before torch.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -248,6 +249,34 @@ def plan_windows(
     return windows
 
 
+def equal_length_batches(windows: Sequence[Window], size: int) -> list[list[Window]]:
+    """Consecutive windows in batches of up to `size`, all of one length (only the last
+    window is longer, by less than a frame): a padded batch needs an attention mask, for
+    which transformers builds a (batch, 1, frames, frames) tensor and SDPA may leave its
+    fastest kernel, and a window's logits would depend on what it was batched with."""
+    batches: list[list[Window]] = []
+    for window in windows:
+        length = window.end - window.start
+        last = batches[-1] if batches else None
+        if last and len(last) < size and last[0].end - last[0].start == length:
+            last.append(window)
+        else:
+            batches.append([window])
+    return batches
+
+
+def clip_statistics(samples: np.ndarray, block: int = 1 << 20) -> tuple[float, float]:
+    """Mean and sqrt(variance + 1e-7) of a clip (transformers' wav2vec2 normalisation),
+    summed in float64 block by block, so an hour of audio needs no float64 copy."""
+    count = max(len(samples), 1)
+    blocks = range(0, len(samples), block)
+    mean = sum(float(samples[i : i + block].sum(dtype=np.float64)) for i in blocks) / count
+    square = sum(
+        float(np.square(samples[i : i + block] - mean, dtype=np.float64).sum()) for i in blocks
+    )
+    return mean, math.sqrt(square / count + 1e-7)
+
+
 def conv_frames_receptive_field(kernels: Sequence[int], strides: Sequence[int]) -> int:
     """Samples that one output frame of the conv feature encoder sees."""
     field, jump = 1, 1
@@ -290,7 +319,11 @@ class AcousticModel:
         self.frame_step = math.prod(self._strides)
         self.seconds_per_frame = self.frame_step / self.sample_rate
         self.receptive_field = conv_frames_receptive_field(self._kernels, self._strides)
-        self._feature_extractor = feature_extractor
+        # Windows are normalised with the whole clip's mean and variance (see `logits`), so
+        # the extractor only pads; it is a copy because the loaded one is shared.
+        self._normalize = bool(getattr(feature_extractor, "do_normalize", False))
+        self._feature_extractor = copy.copy(feature_extractor)
+        self._feature_extractor.do_normalize = False
         self._key = f"{source.label}:{device}:{dtype}:{id(self)}"
         # One lock per network, shared by the wrappers of different settings around it.
         self._lock = _NETWORK_LOCKS.setdefault(id(network), threading.Lock())
@@ -312,8 +345,11 @@ class AcousticModel:
     def __repr__(self) -> str:
         return f"AcousticModel({self.name!r}, device={self.device!r}, dtype={self.dtype!r})"
 
-    def logits(self, clip: Clip) -> Logits:
-        """CTC scores for a 16 kHz clip; one forward pass unless it exceeds one window."""
+    def logits(self, clip: Clip, progress: Callable[[int, int], None] | None = None) -> Logits:
+        """CTC scores for a 16 kHz clip; one forward pass unless it exceeds one window.
+
+        `progress(done, total)` is called after each batch of windows.
+        """
         if clip.sample_rate != self.sample_rate:
             raise ValueError(f"clip is {clip.sample_rate} Hz, model expects {self.sample_rate}")
         samples = clip.samples
@@ -326,14 +362,22 @@ class AcousticModel:
             self._kernels,
             self._strides,
         )
+        # One normalisation for the whole clip, as an unchunked pass would have: per-window
+        # statistics would rescale each window differently (a quiet stretch comes out
+        # louder) and make the chunked result depend on where the windows fall.
+        mean, scale = clip_statistics(samples) if self._normalize else (0.0, 1.0)
         pieces = []
-        batch_size = self.settings.chunk_batch_size
-        for first in range(0, len(windows), batch_size):
-            batch = windows[first : first + batch_size]
-            outputs = self._forward([samples[w.start : w.end] for w in batch])
+        done = 0
+        for batch in equal_length_batches(windows, self.settings.chunk_batch_size):
+            inputs = [((samples[w.start : w.end] - mean) / scale) for w in batch]
+            outputs = self._forward([x.astype(np.float32, copy=False) for x in inputs])
             for window, output in zip(batch, outputs, strict=True):
                 offset = window.start // self.frame_step
-                pieces.append(output[window.keep_start - offset : window.keep_end - offset])
+                # A copy, so the batch's full output is not kept alive by a view.
+                pieces.append(output[window.keep_start - offset : window.keep_end - offset].copy())
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(windows))
         return Logits(np.concatenate(pieces).astype(np.float32, copy=False), self.seconds_per_frame)
 
     def _forward(self, windows: list[np.ndarray]) -> list[np.ndarray]:

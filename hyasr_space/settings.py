@@ -13,9 +13,9 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_DEVICE                | device               | auto (cuda when there is one)         |
 | HYASR_DTYPE                 | dtype                | auto (bf16/fp16 on cuda, fp32 on cpu) |
 | HYASR_CACHE_DIR             | cache_dir            | ~/.cache/hyasr-space (int8 models)    |
-| HYASR_MAX_DURATION_S        | max_duration_s       | 60                                    |
+| HYASR_MAX_DURATION_S        | max_duration_s       | 600                                   |
 | HYASR_MIN_DURATION_S        | min_duration_s       | 0.1                                   |
-| HYASR_MAX_FILE_SIZE_MB      | max_file_size_mb     | 50                                    |
+| HYASR_MAX_FILE_SIZE_MB      | max_file_size_mb     | 100                                   |
 | HYASR_QUEUE_SIZE            | queue_max_size       | 16                                    |
 | HYASR_CONCURRENCY           | concurrency_limit    | 2                                     |
 | HYASR_CHUNK_S               | chunk_s              | 30                                    |
@@ -65,9 +65,9 @@ class Settings:
     dtype: str = "auto"
 
     # Limits a user can hit; the error messages quote them.
-    max_duration_s: float = 60.0
+    max_duration_s: float = 600.0
     min_duration_s: float = 0.1  # shorter audio cannot hold a word: refused, not guessed at
-    max_file_size_mb: float = 50.0
+    max_file_size_mb: float = 100.0
     queue_max_size: int = 16
     concurrency_limit: int = 2
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -149,14 +150,14 @@ class Transcriber:
         lm = f"{self.lm.order}-gram KenLM" if self.lm else "no language model"
         return f"{self.model.name} ({self.model.device}, {self.model.dtype}; {lm})"
 
-    def logits(self, clip: Clip) -> Logits:
+    def logits(self, clip: Clip, progress: Callable[[int, int], None] | None = None) -> Logits:
         """The model's logits for a clip, from the cache when this audio was seen lately."""
         key = clip.fingerprint
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        logits = self.model.logits(clip)
+        logits = self.model.logits(clip, progress)
         with self._cache_lock:
             self._cache[key] = logits
             while len(self._cache) > self.settings.logits_cache_size:
@@ -168,8 +169,11 @@ class Transcriber:
         audio: AudioInput,
         decoder: DecoderChoice | str = LM,
         lm: LMSettings | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Transcription:
         """Transcribe a file, a ``(rate, samples)`` recording or a `Clip`.
+
+        `progress(done, total)` follows the forward pass, window by window.
 
         `decoder` is "greedy", "lm" or "both"; without a language model "lm" decodes
         greedily and the result's notices say so. Raises the `AudioError`s of
@@ -180,7 +184,7 @@ class Transcriber:
                 f"unknown decoder {decoder!r}; choose one of {', '.join(DECODER_CHOICES)}"
             )
         clip = load_audio(audio, self.settings)
-        logits = self.logits(clip)
+        logits = self.logits(clip, progress)
         notices = list(self.notices)
         transcripts = []
         if decoder in (GREEDY, "both") or self.lm is None:

@@ -23,6 +23,13 @@ from .decoding import GREEDY, LM, LMSettings, Transcript, parse_hotwords
 from .errors import HyasrError, ModelUnavailableError
 from .model import on_zero_gpu
 from .settings import Settings
+from .subtitles import (
+    SEGMENT_COLUMNS,
+    SessionFiles,
+    close_session_files,
+    gradio_subtitles,
+    segments_table,
+)
 from .transcriber import Transcriber, Transcription
 
 log = logging.getLogger(__name__)
@@ -168,12 +175,26 @@ def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem
                     label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"}
                 )
             info = gr.Markdown()
+            player = gr.Audio(
+                label="Playback with captions", type="filepath", interactive=False, visible=False
+            )
+            segments = gr.Dataframe(
+                headers=SEGMENT_COLUMNS,
+                datatype=["str", "str", "str"],
+                label="Segments",
+                interactive=False,
+            )
             words = gr.Dataframe(
                 headers=WORD_COLUMNS,
                 datatype=["str", "str", "number", "number"],
                 label="Words",
                 interactive=False,
             )
+            downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
+    # Per-session download folder; Gradio calls the callback when the session's state
+    # is dropped (an hour after the tab closes), and the object's finalizer at exit.
+    session_files = gr.State(None, delete_callback=close_session_files)
+    last_result = gr.State(None)
 
     def transcribe(
         path: str | None,
@@ -183,6 +204,8 @@ def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem
         width: float,
         hotword_text: str,
         weight: float,
+        files: SessionFiles | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
         if transcriber is None:
             raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
@@ -193,18 +216,30 @@ def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem
             lm_settings = _lm_settings(
                 defaults, alpha_value, beta_value, width, hotword_text, weight
             )
-            result = transcriber.transcribe(path, choice, lm_settings)
+            result = transcriber.transcribe(
+                path,
+                choice,
+                lm_settings,
+                progress=lambda done, total: progress(
+                    (done, total), desc="Recognising speech", unit="windows"
+                ),
+            )
         except HyasrError as error:
             raise gr.Error(html.escape(str(error)), title="Cannot transcribe") from error
-        return _render(result, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        if files is None or files.closed:
+            files = SessionFiles()
+        paths = files.write_transcription(result)
+        table = segments_table(result.best, result.duration)
+        return (*_render(result, seconds), table, [str(p) for p in paths.values()], files, result)
 
     # The API returns plain values; showing or hiding the comparison is a separate,
     # private step, so API users never see Gradio's update dictionaries.
-    outputs = [text, greedy_view, lm_view, info, words]
+    outputs = [text, greedy_view, lm_view, info, words, segments, downloads]
     submit.click(
         transcribe,
-        inputs=[audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight],
-        outputs=outputs,
+        inputs=[audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight, session_files],
+        outputs=[*outputs, session_files, last_result],
         api_name=API_NAME,
     ).success(
         lambda choice: gr.Row(visible=choice == "both"),
@@ -212,12 +247,38 @@ def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem
         outputs=[comparison],
         api_visibility="private",
         queue=False,
-    )
-    clear.click(
-        lambda: (None, "", [], [], "", None, gr.Row(visible=False)),
-        outputs=[audio, *outputs, comparison],
+    ).success(
+        _captioned_player,
+        inputs=[audio, last_result],
+        outputs=[player],
         api_visibility="private",
         queue=False,
+    )
+    clear.click(
+        lambda: (
+            None,
+            "",
+            [],
+            [],
+            "",
+            None,
+            None,
+            None,
+            gr.Row(visible=False),
+            gr.Audio(value=None, visible=False),
+        ),
+        outputs=[audio, *outputs, comparison, player],
+        api_visibility="private",
+        queue=False,
+    )
+
+
+def _captioned_player(path: str | None, result: Transcription | None) -> Any:
+    """The recording again, with the best transcript as synced captions."""
+    if not path or result is None:
+        return gr.Audio(value=None, visible=False)
+    return gr.Audio(
+        value=path, subtitles=gradio_subtitles(result.best, result.duration), visible=True
     )
 
 

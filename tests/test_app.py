@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile
+import srt
 from conftest import WORDS
 
 from hyasr_space.settings import Settings
@@ -72,8 +73,16 @@ def call(client, path: Path, decoder: str = "lm", alpha: float = 0.5, hotwords: 
 
 
 def test_transcribes_through_the_api(client, words_wav: Path, model_dir: Path) -> None:
-    text, greedy_view, lm_view, info, words = call(client, words_wav)
+    text, greedy_view, lm_view, info, words, segments, downloads = call(client, words_wav)
     assert text == WORDS
+    files = {Path(path).suffix: Path(path) for path in downloads}
+    assert sorted(files) == [".json", ".srt", ".vtt"]
+    [caption] = srt.parse(files[".srt"].read_text(encoding="utf-8"))
+    assert caption.content == WORDS
+    assert files[".vtt"].read_text(encoding="utf-8").startswith("WEBVTT")
+    assert json.loads(files[".json"].read_text(encoding="utf-8"))["duration"] > 0
+    segment_rows = segments["data"] if isinstance(segments, dict) else segments
+    assert [row[-1] for row in segment_rows] == [WORDS]
     assert str(model_dir) in info
     assert "beam search + 2-gram KenLM (alpha 0.5, beta 1.5, beam 100)" in info
     rows = words["data"] if isinstance(words, dict) else words
@@ -82,7 +91,7 @@ def test_transcribes_through_the_api(client, words_wav: Path, model_dir: Path) -
 
 
 def test_both_decoders_side_by_side(client, words_wav: Path) -> None:
-    text, greedy_view, lm_view, info, words = call(client, words_wav, "both")
+    text, greedy_view, lm_view, info, *_ = call(client, words_wav, "both")
     assert text == WORDS
     assert "greedy CTC" in info and "KenLM" in info
     spelled = [item["token"] for item in greedy_view if item["token"].strip()]
@@ -91,7 +100,7 @@ def test_both_decoders_side_by_side(client, words_wav: Path) -> None:
 
 
 def test_greedy_only(client, words_wav: Path) -> None:
-    text, *_, info, words = call(client, words_wav, "greedy")
+    text, _, _, info, *_ = call(client, words_wav, "greedy")
     assert text == WORDS and "greedy CTC" in info and "KenLM" not in info
 
 
@@ -163,5 +172,5 @@ def test_fallback_notice_is_a_banner_on_the_page(model_dir: Path) -> None:
     notice = "x/y could not be loaded (<offline>). Using the bundled demo model instead."
     transcriber = Transcriber(load_model(str(model_dir), settings=settings), settings, notice)
     demo = build_demo(settings, transcriber)
-    page = json.dumps(demo.get_config_file(), ensure_ascii=False)
+    page = json.dumps(demo.get_config_file(), ensure_ascii=False, default=str)
     assert "x/y could not be loaded (&lt;offline&gt;). Using the bundled demo model" in page

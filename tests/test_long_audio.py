@@ -215,12 +215,6 @@ def test_chunked_logits_match_unchunked(steady_runs):
     assert np.array_equal(small.values.argmax(1), one.values.argmax(1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.py normalises every window by its own mean and variance, so a window "
-    "of quiet sentences is scaled up and the chunked logits drift from the unchunked "
-    "ones (fix: normalise by the whole clip's statistics; issue 5 report)",
-)
 def test_loudness_changes_do_not_change_the_chunked_result(model_dir: Path, varying):
     one = run(model_dir, varying, ONE_WINDOW, GREEDY)
     small = run(model_dir, varying, SMALL_WINDOWS, GREEDY)

@@ -27,7 +27,9 @@ def test_both_decoders_from_one_forward_pass(
 ) -> None:
     calls = []
     forward = transcriber.model.logits
-    monkeypatch.setattr(transcriber.model, "logits", lambda clip: calls.append(1) or forward(clip))
+    monkeypatch.setattr(
+        transcriber.model, "logits", lambda clip, progress=None: calls.append(1) or forward(clip)
+    )
     clip = Clip(tone_speech(WORDS)[0], name="words.wav")
     both = transcriber.transcribe(clip, "both")
     assert [t.decoder for t in both.transcripts] == ["greedy", "lm"]
