@@ -212,7 +212,7 @@ def speech_unit(workdir: Path) -> tuple[Path, str]:
         rng = np.random.default_rng(0)
         np.save(path, (0.05 * rng.standard_normal(60 * SAMPLE_RATE)).astype(np.float32))
         return path, "white noise"
-    from scipy.signal import resample_poly
+    import soxr  # the resampler the app itself uses (audio.py)
 
     pieces = []
     rng = np.random.default_rng(0)
@@ -222,7 +222,8 @@ def speech_unit(workdir: Path) -> tuple[Path, str]:
             input=sentence.encode("utf-8"), capture_output=True, check=True,
         )  # fmt: skip
         wav = np.frombuffer(done.stdout[44:], dtype="<i2").astype(np.float32) / 32768
-        pieces += [resample_poly(wav, 320, 441), np.zeros(int(rng.uniform(0.3, 1.2) * 16_000))]
+        pause = np.zeros(int(rng.uniform(0.3, 1.2) * 16_000))
+        pieces += [soxr.resample(wav, 22_050, 16_000), pause]
     np.save(path, np.concatenate(pieces).astype(np.float32))
     return path, "espeak-ng -v hy sentences, repeated"
 

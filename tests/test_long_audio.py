@@ -253,7 +253,7 @@ def demo_model_dir() -> Path | None:
 
 def speak(text: str) -> np.ndarray:
     """espeak-ng's Eastern Armenian voice, 16 kHz float32 (text on stdin: FACTS.md)."""
-    from scipy.signal import resample_poly
+    import soxr  # the resampler the app itself uses (audio.py)
 
     done = subprocess.run(
         ["espeak-ng", "-v", "hy", "--stdin", "--stdout"],
@@ -263,7 +263,7 @@ def speak(text: str) -> np.ndarray:
         timeout=60,
     )
     wav = np.frombuffer(done.stdout[44:], dtype="<i2").astype(np.float32) / 32768.0
-    return resample_poly(wav, 320, 441).astype(np.float32)  # 22,050 Hz -> 16 kHz
+    return soxr.resample(wav, 22_050, 16_000).astype(np.float32)  # 22,050 Hz -> 16 kHz
 
 
 def espeak_recording(minutes: float) -> Recording:
