@@ -55,10 +55,16 @@ def render_card(out: Path, metrics: dict, training: dict, lm_info: dict) -> str:
     test = metrics["test"]
     rows = [
         ("greedy", test["greedy"]),
-        (f"LM, default weights (alpha {test['lm_default']['alpha']:g}, "
-         f"beta {test['lm_default']['beta']:g})", test["lm_default"]),
-        (f"LM, tuned weights (alpha {test['lm_tuned']['alpha']:g}, "
-         f"beta {test['lm_tuned']['beta']:g})", test["lm_tuned"]),
+        (
+            f"LM, default weights (alpha {test['lm_default']['alpha']:g}, "
+            f"beta {test['lm_default']['beta']:g})",
+            test["lm_default"],
+        ),
+        (
+            f"LM, tuned weights (alpha {test['lm_tuned']['alpha']:g}, "
+            f"beta {test['lm_tuned']['beta']:g})",
+            test["lm_tuned"],
+        ),
     ]
     table = "\n".join(
         f"| {name} | {_rate(row['wer'])} | {_rate(row['cer'])} | {row['utterances']} |"
