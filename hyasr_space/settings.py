@@ -18,6 +18,8 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_MAX_FILE_SIZE_MB      | max_file_size_mb     | 100                                   |
 | HYASR_QUEUE_SIZE            | queue_max_size       | 16                                    |
 | HYASR_CONCURRENCY           | concurrency_limit    | 2                                     |
+| HYASR_MAX_SESSIONS          | max_sessions         | 1000                                  |
+| HYASR_TEMP_FILE_TTL_S       | temp_file_ttl_s      | 3600                                  |
 | HYASR_CHUNK_S               | chunk_s              | 30                                    |
 | HYASR_CHUNK_CONTEXT_S       | chunk_context_s      | 2.5                                   |
 | HYASR_CHUNK_BATCH           | chunk_batch_size     | 4                                     |
@@ -70,6 +72,11 @@ class Settings:
     max_file_size_mb: float = 100.0
     queue_max_size: int = 16
     concurrency_limit: int = 2
+    # Gradio keeps each session's state (a copy of the page's config, the last result) in
+    # memory until this many newer sessions exist; API clients' sessions never close.
+    max_sessions: int = 1000
+    # Uploads and result files older than this are deleted (checked every quarter of it).
+    temp_file_ttl_s: float = 3600.0
 
     # Chunked forward: windows of chunk_s, each sharing chunk_context_s with each neighbour.
     chunk_s: float = 30.0
@@ -101,6 +108,8 @@ class Settings:
             "max_file_size_mb",
             "queue_max_size",
             "concurrency_limit",
+            "max_sessions",
+            "temp_file_ttl_s",
             "chunk_s",
             "chunk_batch_size",
             "logits_cache_size",
@@ -169,6 +178,8 @@ _ENV_FIELDS = {
     "HYASR_MAX_FILE_SIZE_MB": "max_file_size_mb",
     "HYASR_QUEUE_SIZE": "queue_max_size",
     "HYASR_CONCURRENCY": "concurrency_limit",
+    "HYASR_MAX_SESSIONS": "max_sessions",
+    "HYASR_TEMP_FILE_TTL_S": "temp_file_ttl_s",
     "HYASR_CHUNK_S": "chunk_s",
     "HYASR_CHUNK_CONTEXT_S": "chunk_context_s",
     "HYASR_CHUNK_BATCH": "chunk_batch_size",

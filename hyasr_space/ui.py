@@ -78,7 +78,8 @@ def build_demo(
         for notice in transcriber.notices:
             log.warning("%s", notice)
 
-    with gr.Blocks(title=TITLE) as demo:
+    ttl = max(1, round(settings.temp_file_ttl_s))  # uploads and result files expire
+    with gr.Blocks(title=TITLE, delete_cache=(max(1, ttl // 4), ttl)) as demo:
         gr.Markdown(f"# {TITLE}\n{_intro(transcriber)}")
         banner = _banner(transcriber, problem)
         gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
@@ -373,6 +374,7 @@ def launch(
         server_port=port,
         share=share,
         max_file_size=settings.max_file_size_bytes,
+        state_session_capacity=settings.max_sessions,
         theme=gr.themes.Soft(),
         css=CSS,
         prevent_thread_lock=prevent_thread_lock,

@@ -37,6 +37,9 @@ LOAD_S = 20.0
 WARM_UP_S = 5.0
 QUEUE_SIZE = 4  # small, so that USERS users overflow it and some are refused
 CONCURRENCY = 2
+# Gradio keeps every session's state until this many newer ones exist; each gradio_client
+# is a session that never closes, so the warm-up round fills it and the load replaces them.
+MAX_SESSIONS = USERS
 REQUEST_TIMEOUT_S = 60.0
 # Resident memory may end this much above its level before the load (allocator slack).
 MEMORY_TOLERANCE_MB = 40.0
@@ -88,7 +91,12 @@ def _run_server(model_dir: str, port: int, queue_size: int) -> None:
         libc.malloc_trim(0)
 
     signal.signal(TRIM_SIGNAL, trim)
-    settings = app_settings(model_dir, queue_max_size=queue_size, concurrency_limit=CONCURRENCY)
+    settings = app_settings(
+        model_dir,
+        queue_max_size=queue_size,
+        concurrency_limit=CONCURRENCY,
+        max_sessions=MAX_SESSIONS,
+    )
     with serve(settings, port):
         print("READY", flush=True)
         while True:
