@@ -315,17 +315,24 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(settings, port: int | None = None) -> Iterator[str]:
-    """The real app (`build_demo` + `launch`) on 127.0.0.1; yields its URL."""
+def serving(settings, port: int | None = None) -> Iterator[tuple[str, object]]:
+    """The real app (`build_demo` + `launch`) on 127.0.0.1; yields its URL and Blocks."""
     from hyasr_space.ui import build_demo, launch
 
     demo = build_demo(settings)
     port = port or free_port()
     launch(demo, settings, host="127.0.0.1", port=port, prevent_thread_lock=True)
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/", demo
     finally:
         demo.close()
+
+
+@contextmanager
+def serve(settings, port: int | None = None) -> Iterator[str]:
+    """The real app on 127.0.0.1; yields its URL."""
+    with serving(settings, port) as (url, _):
+        yield url
 
 
 def write_corpus(folder: Path) -> dict[str, Path]:

@@ -13,6 +13,7 @@ import html
 import http.client
 import itertools
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from awkward_audio import (
     Case,
     app_settings,
     serve,
+    serving,
     speech,
 )
 from conftest import RATE, WORDS
@@ -45,8 +47,8 @@ AppError = gradio_client.exceptions.AppError
 @pytest.fixture(scope="module")
 def app(model_dir: Path) -> Iterator[tuple[str, object]]:
     settings = app_settings(model_dir)
-    with serve(settings) as url:
-        yield url, settings
+    with serving(settings) as (url, demo):
+        yield url, settings, demo
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +148,7 @@ def test_the_same_messages_come_from_the_python_api(model_dir: Path, corpus: Pat
 
 def test_oversized_upload_is_refused_by_the_server(app) -> None:
     """Past gradio_client's own check: a raw upload over the limit gets 413 and is not kept."""
-    url, settings = app
+    url, settings, _ = app
     body = b"RIFF" + bytes(settings.max_file_size_bytes + 1)
     response = httpx.post(
         url + "gradio_api/upload", files={"files": ("big.wav", body, "audio/wav")}, timeout=30
@@ -187,7 +189,7 @@ def _uploaded(url: str, name: str, content: bytes) -> str:
 
 
 def test_only_uploaded_files_are_served(app, model_dir: Path, tmp_path: Path) -> None:
-    url, _ = app
+    url, *_ = app
     secret = tmp_path / "secret.txt"
     marker = f"not-for-the-web-{id(secret)}"
     secret.write_text(marker)
@@ -216,7 +218,7 @@ def test_only_uploaded_files_are_served(app, model_dir: Path, tmp_path: Path) ->
 
 
 def test_upload_names_cannot_leave_the_upload_dir(app, tmp_path: Path) -> None:
-    url, _ = app
+    url, *_ = app
     target = tmp_path / "escaped.wav"
     hostile = f"../../../../../../..{target}"
     stored = Path(_uploaded(url, hostile, b"RIFF-hostile"))
@@ -225,8 +227,24 @@ def test_upload_names_cannot_leave_the_upload_dir(app, tmp_path: Path) -> None:
     assert httpx.get(f"{url}gradio_api/file={stored}", timeout=30).content == b"RIFF-hostile"
 
 
+def test_uploads_expire(model_dir: Path) -> None:
+    """Uploads are deleted `temp_file_ttl_s` after they arrive, so a busy Space's disk
+    does not fill up with everyone's recordings."""
+    with serve(app_settings(model_dir, temp_file_ttl_s=1, warm_up=False)) as url:
+        stored = Path(_uploaded(url, "expiring.wav", b"RIFF-expiring"))
+        assert stored.exists()
+        deadline = time.monotonic() + 15
+        while stored.exists() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert not stored.exists()
+        assert httpx.get(f"{url}gradio_api/file={stored}", timeout=30).status_code in (403, 404)
+
+
 def test_limits_come_from_settings_and_flagging_is_off(app) -> None:
-    url, settings = app
+    url, settings, demo = app
+    assert demo.max_file_size == settings.max_file_size_bytes
+    assert demo.state_session_capacity == settings.max_sessions
+    assert demo.delete_cache[1] == settings.temp_file_ttl_s
     config = httpx.get(url + "config", timeout=30).json()
     assert config["max_file_size"] == settings.max_file_size_bytes == MAX_FILE_SIZE_MB * 2**20
     labels = [
