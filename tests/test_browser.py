@@ -267,6 +267,7 @@ def test_each_broken_file_shows_its_message(
             transcribe_button(page).click()
             if case.id == "hostile_html_name":
                 expect(toast(page)).to_be_visible()
+                page.wait_for_timeout(600)  # let the toast slide in
                 page.screenshot(path=screenshots / "desktop-hostile-name-error.png")
             shown = read_error(page)
             assert re.match(case.message(), shown), (case.id, shown)
