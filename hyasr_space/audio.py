@@ -99,7 +99,8 @@ def clip_from_array(
     _check_duration(name, _frames(samples) / sample_rate, settings.max_duration_s)
     _check_not_too_short(name, _frames(samples) / sample_rate, settings.min_duration_s)
     mono = _to_mono(_to_float(samples))
-    mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+    if not np.isfinite(mono).all():  # scrub only when needed: it copies the whole clip
+        mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
     if sample_rate != settings.sample_rate:
         mono = _resample(mono, sample_rate, settings.sample_rate)
     return Clip(
@@ -223,16 +224,23 @@ def _frames(samples: np.ndarray) -> int:
 
 
 def _to_float(samples: np.ndarray) -> np.ndarray:
+    # float32 throughout: an hour of audio is 230 MB as float32, and every float64 copy
+    # on the way (conversion, mono mix, NaN scrub) would double it.
     kind = samples.dtype.kind
     if kind == "f":
-        return samples.astype(np.float64, copy=False)
+        return samples.astype(np.float32, copy=False)
     if kind == "i":
-        return samples.astype(np.float64) / float(2 ** (8 * samples.dtype.itemsize - 1))
+        converted = samples.astype(np.float32)
+        converted /= float(2 ** (8 * samples.dtype.itemsize - 1))
+        return converted
     if kind == "u":
         half = float(2 ** (8 * samples.dtype.itemsize - 1))
-        return (samples.astype(np.float64) - half) / half
+        converted = samples.astype(np.float32)
+        converted -= half
+        converted /= half
+        return converted
     if kind == "b":
-        return samples.astype(np.float64)
+        return samples.astype(np.float32)
     raise AudioDecodeError(f"audio samples of type {samples.dtype} are not supported.")
 
 
