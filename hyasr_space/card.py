@@ -34,8 +34,8 @@ fallbacks are: the disk cache, then files already in the Hugging Face cache
 (``local_files_only``), then an "unavailable" report. A local model directory (the
 bundled demo model) never touches the network.
 
-Defaults that settings.py should take over once it can: ``HYASR_CACHE_DIR`` and the Hub
-timeout below.
+The disk cache lives in ``Settings.cache_dir`` (``HYASR_CACHE_DIR``), beside the int8
+models; the Hub timeout below is this module's own.
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ __all__ = [
 
 # Long enough for a slow link, short enough that an unreachable Hub does not stall the UI.
 HUB_TIMEOUT_S = 5.0
-CACHE_DIR_ENV = "HYASR_CACHE_DIR"
-DEFAULT_CACHE_DIR = Path("~/.cache/hyasr-space")
+CACHE_DIR_ENV = "HYASR_CACHE_DIR"  # read by Settings.from_env (settings.py)
 CARD_CACHE_SUBDIR = "model-cards"
 CACHE_FORMAT = 1
 
@@ -337,8 +336,10 @@ def _snapshot_from_hf_cache(repo_id: str, revision: str | None) -> _Snapshot | N
 
 
 def default_cache_dir() -> Path:
-    """Where card snapshots are kept: ``$HYASR_CACHE_DIR`` or ``~/.cache/hyasr-space``."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR).expanduser()
+    """Where card snapshots are kept: the settings' cache directory (``$HYASR_CACHE_DIR``)."""
+    from .settings import Settings
+
+    return Settings.from_env().cache_dir
 
 
 def _cache_file(cache_dir: Path, model_ref: str, revision: str | None) -> Path:
