@@ -21,7 +21,19 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "build" / "speech" / "heldout-test"
-LM_DIR = ROOT / "build" / "lm" / "language_model"
+# The project's 5-gram as tools/build_lm.py leaves it, else the same LM as shipped in the
+# bundled demo model (with the demo model's tuned alpha/beta)
+LM_DIR = next(
+    (
+        folder
+        for folder in (
+            ROOT / "build" / "lm" / "language_model",
+            ROOT / "hyasr_space" / "demo_model" / "language_model",
+        )
+        if folder.is_dir()
+    ),
+    ROOT / "build" / "lm" / "language_model",
+)
 WORK_DIR = ROOT / "build" / "bench"
 RATE = 16_000
 FRAME_S = 0.02
@@ -227,16 +239,41 @@ class PeakMemory:
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
+        if _cuda():
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._gpu_start = torch.cuda.memory_allocated()
         return self
 
     def __exit__(self, *_: Any) -> None:
         self._stop.set()
         self._thread.join()
         self.peak_mb = max(self.peak_mb, self._rss())
+        if _cuda():
+            import torch
+
+            torch.cuda.synchronize()
+            growth = torch.cuda.max_memory_allocated() - self._gpu_start
+            self.gpu_growth_mb = round(growth / MB, 1)
+
+    gpu_growth_mb: float | None = None  # GPU memory allocated above the start (CUDA only)
+
+    def add_to(self, row: dict[str, Any]) -> None:
+        row["peak_growth_mb"] = self.growth_mb
+        if self.gpu_growth_mb is not None:
+            row["gpu_peak_growth_mb"] = self.gpu_growth_mb
 
     @property
     def growth_mb(self) -> float:
         return round(self.peak_mb - self.start_mb, 1)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 @contextmanager

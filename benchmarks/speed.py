@@ -14,6 +14,16 @@ Paths, all on the same checkpoint, audio and machine, in one process:
 - int8:       our `Transcriber` with HYASR_DTYPE=int8 (ONNX Runtime, int8 matmuls; quantized.py).
 - torch-int8: our `Transcriber` on `torch.ao.quantization.quantize_dynamic(nn.Linear)`, for
               comparison (it quantises the shared network in place, so it runs last).
+- bf16:       our `Transcriber` in bfloat16 (the GPU default; on a CPU only a check).
+- compiled:   `HYASR_COMPILE=1`: the device's default dtype under torch.compile (CUDA
+              graphs on a GPU), inputs padded to 5 s length buckets; compiling every
+              bucket is part of its load time.
+- batched:    the device's default dtype with cross-request batching (`HYASR_REQUEST_BATCH=8`,
+              batching.py); the same as that dtype's path at batch 1, so it is measured in
+              the concurrency run only, where requests can share a forward pass.
+
+`--device cuda` runs everything on the GPU: the stock pipeline in float32 (its default),
+ours in bf16; peak GPU memory is reported per row (`gpu_peak_mb`).
 
 For each path and clip length: end-to-end latency greedy and with the LM (audio array in,
 text out; one warm-up first), the forward pass alone, greedy and LM decode times, and the
@@ -65,25 +75,42 @@ from bench_common import (  # noqa: E402
 
 from hyasr_space.audio import Clip  # noqa: E402
 from hyasr_space.decoding import LMSettings  # noqa: E402
-from hyasr_space.model import AcousticModel, Logits, load_model, resolve_model  # noqa: E402
+from hyasr_space.model import (  # noqa: E402
+    AcousticModel,
+    Logits,
+    load_model,
+    pick_device,
+    resolve_model,
+)
 from hyasr_space.settings import Settings  # noqa: E402
 from hyasr_space.text import error_rates  # noqa: E402
 from hyasr_space.transcriber import Transcriber  # noqa: E402
 
-PATHS = ("stock", "fp32", "int8", "torch-int8")
-SLOW = ("stock", "fp32", "torch-int8")
+PATHS = ("stock", "fp32", "int8", "torch-int8", "bf16", "compiled", "batched")
+SLOW = ("stock", "fp32", "torch-int8", "bf16", "compiled")
+DEFAULT_PATHS = ("stock", "fp32", "int8", "torch-int8")
+# (dtype, extra settings) of our paths; "auto" is bf16 on a GPU and float32 on a CPU
+OURS = {
+    "fp32": ("float32", {}),
+    "int8": ("int8", {}),
+    "bf16": ("bfloat16", {}),
+    "compiled": ("auto", {"compile": True}),
+    "batched": ("auto", {"request_batch_size": 8}),
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="xls-r-1b", help="xls-r-1b (random), demo or a path")
     parser.add_argument("--layers", type=int, default=48, help="layers of the random XLS-R 1B")
-    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
+    parser.add_argument("--paths", nargs="+", default=list(DEFAULT_PATHS), choices=PATHS)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--batched-dtype", default="auto", help="dtype of the batched path")
     parser.add_argument("--seconds", nargs="+", type=float, default=[10.0, 60.0])
     parser.add_argument("--slow-seconds", nargs="+", type=float, default=[10.0])
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--concurrent-seconds", type=float, default=10.0)
-    parser.add_argument("--concurrent-paths", nargs="*", default=["int8"])
+    parser.add_argument("--concurrent-paths", nargs="*", default=["int8", "batched"])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="torch/ORT threads")
     parser.add_argument("--chunk-s", type=float, default=None, help="window (default 30 s)")
@@ -137,10 +164,10 @@ def measure_ours(
         e2e_greedy_s=best(e2e),
         forward_s=best(forward),
         greedy_decode_s=best(greedy),
-        peak_growth_mb=memory.growth_mb,
         rtf=round(min(forward) / (len(audio) / RATE), 4),
         text_prefix=text[:40],
     )
+    memory.add_to(row)
     if lm:
         row["lm_decode_s"] = best(lm)
         row["e2e_lm_s"] = round(row["e2e_greedy_s"] + row["lm_decode_s"], 4)
@@ -169,7 +196,8 @@ def measure_stock(
                 else:
                     pipe_lm({"raw": audio, "sampling_rate": RATE})
                 lm.append(time.perf_counter() - started)
-    row.update(e2e_greedy_s=best(e2e), peak_growth_mb=memory.growth_mb, text_prefix=text[:40])
+    row.update(e2e_greedy_s=best(e2e), text_prefix=text[:40])
+    memory.add_to(row)
     row["rtf"] = round(row["e2e_greedy_s"] / (len(audio) / RATE), 4)
     if lm:
         if random_weights:
@@ -200,15 +228,16 @@ def concurrent(run: Any, clips: list[np.ndarray]) -> dict[str, Any]:
             thread.join()
     wall = time.perf_counter() - started
     audio_s = sum(len(c) for c in clips) / RATE
-    return {
+    row = {
         "requests": len(clips),
         "audio_s": round(audio_s, 1),
         "wall_s": round(wall, 3),
         "throughput_audio_s_per_s": round(audio_s / wall, 3),
         "latency_median_s": round(statistics.median(latencies), 3),
         "latency_max_s": round(max(latencies), 3),
-        "peak_growth_mb": memory.growth_mb,
     }
+    memory.add_to(row)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     started_all = time.perf_counter()
     path, random_weights = model_dir(args)
-    base = Settings(device="cpu", fallback_model=None, warm_up=False)
+    base = Settings(device=pick_device(args.device), fallback_model=None, warm_up=False)
     if args.cache_dir:
         base = replace(base, cache_dir=args.cache_dir)
     if args.chunk_s:
@@ -245,30 +274,23 @@ def main(argv: list[str] | None = None) -> int:
     lm_warm = realistic_logits(3.0, 7, demo)
     memory_before = PeakMemory().start_mb
 
-    # int8 first: its export runs in a child process before this one holds the fp32 weights.
-    ordered = [p for p in ("int8", "fp32", "stock", "torch-int8") if p in args.paths]
+    # int8 first: its export runs in a child process before this one holds the fp32 weights;
+    # torch-int8 last: it quantises the shared float32 network in place.
+    ordered = [p for p in ("int8", "fp32", "stock", *PATHS[4:], "torch-int8") if p in args.paths]
     fp32: Transcriber | None = None
     for name in ordered:
         log(f"[{time.perf_counter() - started_all:6.0f} s] {name}")
         rows: dict[str, Any] = {}
         seconds = args.seconds if name not in SLOW else args.slow_seconds
+        if name == "batched":  # batch 1 is its dtype's own path; batching shows under load
+            seconds = []
         with PeakMemory() as loading:
             started = time.perf_counter()
-            if name == "int8":
-                transcriber = Transcriber(
-                    load_model(str(path), settings=replace(base, dtype="int8")), base
-                )
-            elif name in ("fp32", "stock") and fp32 is None:
-                fp32 = Transcriber(
-                    load_model(str(path), settings=replace(base, dtype="float32")), base
-                )
+            if name in ("fp32", "stock", "torch-int8") and fp32 is None:
+                fp32 = ours(path, base, "fp32", args)
             if name in ("fp32", "stock"):
                 transcriber = fp32
-            if name == "torch-int8":
-                if fp32 is None:
-                    fp32 = Transcriber(
-                        load_model(str(path), settings=replace(base, dtype="float32")), base
-                    )
+            elif name == "torch-int8":
                 network = torch.ao.quantization.quantize_dynamic(
                     fp32.model.network, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
                 )
@@ -281,11 +303,17 @@ def main(argv: list[str] | None = None) -> int:
                     settings=base,
                 )
                 transcriber = Transcriber(model, base)
+            else:
+                transcriber = ours(path, base, name, args)
+            if name == "compiled":
+                transcriber.warm_up()  # compiles every length bucket at batch 1
             load_s = time.perf_counter() - started
         rows["load_s"] = round(load_s, 2)
         rows["load_growth_mb"] = loading.growth_mb
+        rows["device"], rows["dtype"] = transcriber.model.device, transcriber.model.dtype
         if name == "stock":
-            pipe, pipe_lm = stock_pipelines(fp32)
+            rows["dtype"] = "float32"
+            pipe, pipe_lm = stock_pipelines(fp32, base.device)
             pipe({"raw": warm, "sampling_rate": RATE})
             if pipe_lm is not None:  # kenlm pages and caches, as for ours
                 pipe_lm.decoder.decode_beams(lm_warm.values)
@@ -312,8 +340,11 @@ def main(argv: list[str] | None = None) -> int:
             ]
             rows["concurrent"] = concurrent(run, clips)
             rows["concurrent"]["decoder"] = "greedy" if random_weights else "lm"
+            stats = transcriber.model.batch_stats if name != "stock" else None
+            if stats is not None:
+                rows["concurrent"]["requests_per_batch"] = stats.sizes[-stats.batches :]
         report["paths"][name] = rows
-        if name == "int8":
+        if name not in ("fp32", "stock"):
             del transcriber
             gc.collect()
     report["ratios_vs_stock"] = ratios(report["paths"])
@@ -326,7 +357,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def stock_pipelines(fp32: Transcriber) -> tuple[Any, Any]:
+def ours(path: Path, base: Settings, name: str, args: argparse.Namespace) -> Transcriber:
+    """Our transcriber for one of the `OURS` paths."""
+    dtype, extra = OURS[name]
+    if name == "batched":
+        dtype = args.batched_dtype
+    settings = replace(base, dtype=dtype, **extra)
+    return Transcriber(load_model(str(path), settings=settings), settings)
+
+
+def stock_pipelines(fp32: Transcriber, device: str) -> tuple[Any, Any]:
     """transformers' ASR pipeline on the same network, greedy and with a pyctcdecode decoder."""
     from transformers import Wav2Vec2CTCTokenizer, pipeline
 
@@ -336,7 +376,7 @@ def stock_pipelines(fp32: Transcriber) -> tuple[Any, Any]:
         "model": model.network,
         "feature_extractor": model._feature_extractor,
         "tokenizer": tokenizer,
-        "device": -1,
+        "device": 0 if device == "cuda" else -1,
     }
     pipe = pipeline("automatic-speech-recognition", **common)
     pipe_lm = None

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .audio import Clip
+from .batching import BatchStats, RequestBatcher
 from .errors import ModelUnavailableError
 from .settings import DEMO_MODEL, Settings
 
@@ -327,8 +328,33 @@ class AcousticModel:
         self._key = f"{source.label}:{device}:{dtype}:{id(self)}"
         # One lock per network, shared by the wrappers of different settings around it.
         self._lock = _NETWORK_LOCKS.setdefault(id(network), threading.Lock())
+        # Padding is exact only where the feature encoder uses layer norm and the extractor
+        # makes attention masks (XLS-R); group norm would normalise over the padding.
+        self.pads_exactly = config.feat_extract_norm == "layer" and bool(
+            getattr(feature_extractor, "return_attention_mask", False)
+        )
+        self._buckets: list[int] = []
+        if settings.compile and hasattr(network, "parameters") and not on_zero_gpu():
+            from .compiled import bucket_lengths, compile_network
+
+            network = compile_network(network, device, dynamic=not self.pads_exactly)
+            if self.pads_exactly:
+                self._buckets = bucket_lengths(
+                    int(settings.compile_bucket_s * self.sample_rate)
+                    // self.frame_step
+                    * self.frame_step,
+                    int(settings.chunk_s * self.sample_rate) // self.frame_step * self.frame_step,
+                    self.frame_step,
+                )
+        self.compiled = hasattr(network, "_orig_mod")  # what torch.compile returns
         _NETWORKS[self._key] = network
         _GPU_SECONDS[self._key] = settings.zero_gpu_duration_s
+        self.request_batch_size = request_batch_size(settings, device)
+        self._batcher: RequestBatcher | None = None
+        if self.request_batch_size > 1:
+            self._batcher = RequestBatcher(
+                self._forward_batch, max_windows=self.request_batch_size, pad=self.pads_exactly
+            )
 
     @property
     def name(self) -> str:
@@ -380,15 +406,37 @@ class AcousticModel:
                 progress(done, len(windows))
         return Logits(np.concatenate(pieces).astype(np.float32, copy=False), self.seconds_per_frame)
 
+    @property
+    def batch_stats(self) -> BatchStats | None:
+        """What cross-request batching has done so far (None when it is off)."""
+        return self._batcher.stats if self._batcher else None
+
     def _forward(self, windows: list[np.ndarray]) -> list[np.ndarray]:
+        if self._batcher is not None:
+            return self._batcher(windows)
+        return self._forward_batch(windows)
+
+    def _forward_batch(self, windows: list[np.ndarray]) -> list[np.ndarray]:
         features = self._feature_extractor(
             windows, sampling_rate=self.sample_rate, padding=True, return_tensors="np"
         )
-        mask = features.get("attention_mask")
+        values, mask = features["input_values"], features.get("attention_mask")
+        if self._buckets and mask is not None:
+            from .compiled import bucket_batch, bucket_length, pad_to_bucket
+
+            length = bucket_length(values.shape[1], self._buckets)
+            values, mask = pad_to_bucket(values, mask, length, bucket_batch(len(windows)))
         with self._lock:
-            scores = _forward_on_device(self._key, features["input_values"], mask)
+            scores = _forward_on_device(self._key, values, mask, bool(self._buckets))
         frames = [conv_frames(len(window), self._kernels, self._strides) for window in windows]
         return [score[:count] for score, count in zip(scores, frames, strict=True)]
+
+    def warm_up(self) -> None:
+        """Run the network once on silence so that the first user does not pay for lazy
+        initialisation; when compiled, once per length bucket (each one compiles)."""
+        lengths = self._buckets or [self.sample_rate]
+        for length in lengths:
+            self._forward_batch([np.zeros(length, dtype=np.float32)])
 
 
 # The networks live here, not on AcousticModel, so that the ZeroGPU-wrapped function
@@ -398,7 +446,12 @@ _NETWORK_LOCKS: dict[int, threading.Lock] = {}
 _GPU_SECONDS: dict[str, int] = {}
 
 
-def _run_network(key: str, input_values: np.ndarray, attention_mask: np.ndarray | None):
+def _run_network(
+    key: str,
+    input_values: np.ndarray,
+    attention_mask: np.ndarray | None,
+    keep_mask: bool = False,
+):
     import torch
 
     network = _NETWORKS[key]
@@ -409,8 +462,9 @@ def _run_network(key: str, input_values: np.ndarray, attention_mask: np.ndarray 
         values = torch.from_numpy(input_values).to(parameter.device, parameter.dtype)
         mask = None
         # An all-ones mask changes nothing but costs a mask build per layer and keeps SDPA
-        # off its fastest (flash) kernels: pass one only when the batch is padded.
-        if attention_mask is not None and not attention_mask.all():
+        # off its fastest (flash) kernels: pass one only when the batch is padded, or
+        # always for a compiled network (`keep_mask`), so that it meets one graph, not two.
+        if attention_mask is not None and (keep_mask or not attention_mask.all()):
             mask = torch.from_numpy(attention_mask).to(parameter.device)
         logits = network(values, attention_mask=mask).logits
         return logits.float().cpu().numpy()
@@ -468,6 +522,19 @@ def load_model(
                 source, network, feature_extractor, device=device, dtype=dtype, settings=settings
             )
         return _MODELS[key]
+
+
+def request_batch_size(settings: Settings, device: str) -> int:
+    """Windows per cross-request batch: `settings.request_batch_size`, or for 0 (auto) 8
+    on a GPU and 1 (no batching) on the CPU, where one request already keeps every core
+    busy and a bigger batch only makes each request wait for the others. On ZeroGPU each
+    request's forward pass runs in its own `spaces.GPU` call (and counts against its own
+    user's quota), so requests are never merged there."""
+    if on_zero_gpu():
+        return 1
+    if settings.request_batch_size:
+        return settings.request_batch_size
+    return 8 if device == "cuda" else 1
 
 
 def pick_device(requested: str) -> str:

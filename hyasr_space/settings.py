@@ -23,6 +23,9 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_CHUNK_S               | chunk_s              | 30                                    |
 | HYASR_CHUNK_CONTEXT_S       | chunk_context_s      | 2.5                                   |
 | HYASR_CHUNK_BATCH           | chunk_batch_size     | 4                                     |
+| HYASR_REQUEST_BATCH         | request_batch_size   | 0: 8 windows on cuda, 1 (off) on cpu  |
+| HYASR_COMPILE               | compile              | 0 (torch.compile, length buckets)     |
+| HYASR_COMPILE_BUCKET_S      | compile_bucket_s     | 5                                     |
 | HYASR_LOGITS_CACHE          | logits_cache_size    | 32                                    |
 | HYASR_BEAM_WIDTH            | beam_width           | 100                                   |
 | HYASR_BEAM_PRUNE_LOGP       | beam_prune_logp      | -10                                   |
@@ -83,6 +86,12 @@ class Settings:
     chunk_context_s: float = 2.5
     chunk_batch_size: int = 4
     logits_cache_size: int = 32
+    # Windows of concurrent requests run as one batch (batching.py); 0 picks by device.
+    request_batch_size: int = 0
+    # torch.compile the network (CUDA graphs on a GPU), inputs padded to length buckets so
+    # that a handful of shapes is ever compiled (compiled.py).
+    compile: bool = False
+    compile_bucket_s: float = 5.0
 
     # Beam search (pyctcdecode's own defaults); alpha/beta come from the checkpoint.
     beam_width: int = 100
@@ -115,10 +124,15 @@ class Settings:
             "logits_cache_size",
             "beam_width",
             "hub_timeout_s",
+            "compile_bucket_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        if self.request_batch_size < 0:
+            raise ValueError(
+                f"request_batch_size must be 0 (auto) or more, not {self.request_batch_size}"
+            )
         if not 0 <= self.chunk_context_s < self.chunk_s / 2:
             raise ValueError("chunk_context_s must be at least 0 and under half of chunk_s")
 
@@ -184,6 +198,9 @@ _ENV_FIELDS = {
     "HYASR_CHUNK_CONTEXT_S": "chunk_context_s",
     "HYASR_CHUNK_BATCH": "chunk_batch_size",
     "HYASR_LOGITS_CACHE": "logits_cache_size",
+    "HYASR_REQUEST_BATCH": "request_batch_size",
+    "HYASR_COMPILE": "compile",
+    "HYASR_COMPILE_BUCKET_S": "compile_bucket_s",
     "HYASR_BEAM_WIDTH": "beam_width",
     "HYASR_BEAM_PRUNE_LOGP": "beam_prune_logp",
     "HYASR_TOKEN_MIN_LOGP": "token_min_logp",

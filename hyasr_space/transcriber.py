@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
 from .audio import AudioInput, Clip, load_audio
 from .decoding import (
     GREEDY,
@@ -199,11 +197,9 @@ class Transcriber:
         )
 
     def warm_up(self) -> None:
-        """One forward pass on a second of silence, so the first user does not pay for
-        lazy initialisation (kernels, allocator, thread pools)."""
-        rate = self.model.sample_rate
-        silence = Clip(np.zeros(rate, dtype=np.float32), rate, name="warm-up")
-        self.model.logits(silence)
+        """A forward pass on silence, so the first user does not pay for lazy
+        initialisation (kernels, allocator, thread pools; compiling, when asked for)."""
+        self.model.warm_up()
 
 
 _TRANSCRIBERS: dict[tuple[str | None, str | None, Settings], Transcriber] = {}

@@ -89,9 +89,11 @@ def build_demo(
             # More tabs come in through extra_tabs; by default the model card's.
             for build_tab in (model_card_tab,) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
+    # Requests can only share a batch (batching.py) if that many run at once.
+    batch = transcriber.model.request_batch_size if transcriber else 1
     demo.queue(
         max_size=settings.queue_max_size,
-        default_concurrency_limit=settings.concurrency_limit,
+        default_concurrency_limit=max(settings.concurrency_limit, batch),
     )
     return demo
 
