@@ -41,7 +41,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,20 +55,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hyasr_space.espeak import SENTENCES, speak  # noqa: E402
+from hyasr_space.espeak import available as espeak_available  # noqa: E402
 from hyasr_space.settings import SAMPLE_RATE, Settings  # noqa: E402
 
 DEFAULT_MINUTES = (1.0, 5.0, 30.0, 60.0)
 DEFAULT_STOCK_MINUTES = (1.0, 5.0)
-SENTENCES = (
-    "բարև ձեզ ես սովորում եմ հայերեն",
-    "այսօր եղանակը շատ լավ է",
-    "երևանը հայաստանի մայրաքաղաքն է",
-    "մենք գնում ենք շուկա հաց գնելու",
-    "գիրքը դրված է սեղանի վրա",
-    "երեխաները խաղում են բակում",
-    "ամռանը մենք լողում ենք ծովում",
-    "նա ամեն առավոտ սուրճ է խմում",
-)
 SILENCE_CUT_S = 0.5  # the segmented LM decode cuts where blank wins for this long ...
 MIN_SEGMENT_S = 20.0  # ... once the segment is this long
 SAMPLE_EVERY_S = 0.003
@@ -208,22 +199,15 @@ def without_lm(model_dir: Path, workdir: Path) -> Path:
 def speech_unit(workdir: Path) -> tuple[Path, str]:
     """About a minute of espeak-ng sentences with pauses (noise without espeak-ng)."""
     path = workdir / "unit.npy"
-    if shutil.which("espeak-ng") is None:
+    if not espeak_available():
         rng = np.random.default_rng(0)
         np.save(path, (0.05 * rng.standard_normal(60 * SAMPLE_RATE)).astype(np.float32))
         return path, "white noise"
-    import soxr  # the resampler the app itself uses (audio.py)
-
     pieces = []
     rng = np.random.default_rng(0)
     for sentence in SENTENCES * 2:
-        done = subprocess.run(
-            ["espeak-ng", "-v", "hy", "--stdin", "--stdout"],
-            input=sentence.encode("utf-8"), capture_output=True, check=True,
-        )  # fmt: skip
-        wav = np.frombuffer(done.stdout[44:], dtype="<i2").astype(np.float32) / 32768
-        pause = np.zeros(int(rng.uniform(0.3, 1.2) * 16_000))
-        pieces += [soxr.resample(wav, 22_050, 16_000), pause]
+        pause = np.zeros(int(rng.uniform(0.3, 1.2) * 16_000), np.float32)
+        pieces += [speak(sentence), pause]
     np.save(path, np.concatenate(pieces).astype(np.float32))
     return path, "espeak-ng -v hy sentences, repeated"
 

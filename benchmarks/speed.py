@@ -338,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
             clips = [
                 speech(args.concurrent_seconds, offset=11 * i) for i in range(args.concurrency)
             ]
+            stats = transcriber.model.batch_stats if name != "stock" else None
+            batches_before = stats.batches if stats else 0
             rows["concurrent"] = concurrent(run, clips)
             rows["concurrent"]["decoder"] = "greedy" if random_weights else "lm"
-            stats = transcriber.model.batch_stats if name != "stock" else None
             if stats is not None:
-                rows["concurrent"]["requests_per_batch"] = stats.sizes[-stats.batches :]
+                rows["concurrent"]["requests_per_batch"] = stats.sizes[batches_before:]
         report["paths"][name] = rows
         if name not in ("fp32", "stock"):
             del transcriber

@@ -9,8 +9,10 @@ mask always passed: a 30 s window size and `HYASR_REQUEST_BATCH=8` make at most 
 x 4 batch sizes. Padding is exact only for layer-norm feature encoders (see
 batching.py), so bucketing is used only for those; others compile with dynamic shapes.
 
-Off by default: compiling takes minutes at start-up, and on the CPU it did not pay off
-(benchmarks/README.md). The GPU gain is unmeasured in this project so far.
+The warm-up compiles every length at batch 1; a larger batch compiles when it first
+occurs, and that request waits for it. Off by default: compiling takes minutes at
+start-up, and on the CPU it did not pay off (benchmarks/README.md). The GPU gain is
+unmeasured in this project so far.
 """
 
 from __future__ import annotations

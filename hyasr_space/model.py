@@ -12,6 +12,10 @@ its centre, so memory stays bounded and a word on a window border is seen whole 
 window, neither lost nor doubled. Windows start on frame boundaries (multiples of the
 conv strides' product), which makes window frames line up exactly with whole-clip frames.
 
+Requests that arrive while a forward pass runs share the next one on a GPU
+(`batching.py`); `HYASR_COMPILE` pads inputs to a few lengths for `torch.compile`
+(`compiled.py`).
+
 torch and transformers are imported inside functions: this module is also the home of
 `Logits`, which the torch-free decoders use, and on ZeroGPU `spaces` must be imported
 before torch.
@@ -338,14 +342,13 @@ class AcousticModel:
             from .compiled import bucket_lengths, compile_network
 
             network = compile_network(network, device, dynamic=not self.pads_exactly)
-            if self.pads_exactly:
-                self._buckets = bucket_lengths(
-                    int(settings.compile_bucket_s * self.sample_rate)
-                    // self.frame_step
-                    * self.frame_step,
-                    int(settings.chunk_s * self.sample_rate) // self.frame_step * self.frame_step,
-                    self.frame_step,
+            if self.pads_exactly:  # lengths in whole frames, so no frame is cut in two
+                step = self.frame_step
+                bucket = max(
+                    step, round(settings.compile_bucket_s * self.sample_rate / step) * step
                 )
+                window = int(settings.chunk_s * self.sample_rate) // step * step
+                self._buckets = bucket_lengths(bucket, window, step)
         self.compiled = hasattr(network, "_orig_mod")  # what torch.compile returns
         _NETWORKS[self._key] = network
         _GPU_SECONDS[self._key] = settings.zero_gpu_duration_s

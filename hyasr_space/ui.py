@@ -277,12 +277,12 @@ def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem
 
 
 def _captioned_player(path: str | None, result: Transcription | None) -> Any:
-    """The recording again, with the best transcript as synced captions."""
-    if not path or result is None:
+    """The recording again, with the best transcript as synced captions; hidden when no
+    word was recognised (silence), where it would be an empty box under the player above."""
+    cues = gradio_subtitles(result.best, result.duration) if path and result else []
+    if not cues:
         return gr.Audio(value=None, visible=False)
-    return gr.Audio(
-        value=path, subtitles=gradio_subtitles(result.best, result.duration), visible=True
-    )
+    return gr.Audio(value=path, subtitles=cues, visible=True)
 
 
 def _lm_settings(

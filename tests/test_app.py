@@ -174,3 +174,22 @@ def test_fallback_notice_is_a_banner_on_the_page(model_dir: Path) -> None:
     demo = build_demo(settings, transcriber)
     page = json.dumps(demo.get_config_file(), ensure_ascii=False, default=str)
     assert "x/y could not be loaded (&lt;offline&gt;). Using the bundled demo model" in page
+
+
+def test_the_captioned_player_shows_only_when_there_is_something_to_caption(
+    model_dir: Path, words_wav: Path, tmp_path: Path, settings: Settings
+) -> None:
+    from hyasr_space.transcriber import Transcriber
+    from hyasr_space.ui import _captioned_player
+
+    transcriber = Transcriber.load(str(model_dir), settings=settings)
+    spoken = transcriber.transcribe(words_wav, "greedy")
+    player = _captioned_player(str(words_wav), spoken)
+    assert player.visible is True and [cue["text"] for cue in player.subtitles] == [WORDS]
+
+    silence = tmp_path / "silence.wav"
+    soundfile.write(silence, np.zeros(16_000, dtype=np.float32), 16_000)
+    quiet = transcriber.transcribe(silence, "greedy")
+    assert quiet.best.text == ""
+    assert _captioned_player(str(silence), quiet).visible is False
+    assert _captioned_player(None, None).visible is False

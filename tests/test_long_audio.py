@@ -14,8 +14,6 @@ espeak-ng sentences, runs when both are there (the demo model is trained separat
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +22,8 @@ import pytest
 
 from hyasr_space.audio import Clip
 from hyasr_space.decoding import GREEDY, LM, Transcript
+from hyasr_space.espeak import SENTENCES, speak
+from hyasr_space.espeak import available as espeak_available
 from hyasr_space.model import (
     REQUIRED_FILES,
     Logits,
@@ -228,16 +228,6 @@ def test_loudness_changes_do_not_change_the_chunked_result(model_dir: Path, vary
 
 # --- the bundled demo model on synthetic Armenian speech ------------------------------
 
-SENTENCES = (
-    "բարև ձեզ ես սովորում եմ հայերեն",
-    "այսօր եղանակը շատ լավ է",
-    "երևանը հայաստանի մայրաքաղաքն է",
-    "մենք գնում ենք շուկա հաց գնելու",
-    "գիրքը դրված է սեղանի վրա",
-    "երեխաները խաղում են բակում",
-    "ամռանը մենք լողում ենք ծովում",
-    "նա ամեն առավոտ սուրճ է խմում",
-)
 DEMO_MINUTES = 2.5
 DEMO_WER_MARGIN = 0.03  # chunked may be this much worse than one pass, no more
 DEMO_CER_MARGIN = 0.01
@@ -249,21 +239,6 @@ def demo_model_dir() -> Path | None:
     if all((folder / name).is_file() for name in REQUIRED_FILES):
         return folder
     return None
-
-
-def speak(text: str) -> np.ndarray:
-    """espeak-ng's Eastern Armenian voice, 16 kHz float32 (text on stdin: FACTS.md)."""
-    import soxr  # the resampler the app itself uses (audio.py)
-
-    done = subprocess.run(
-        ["espeak-ng", "-v", "hy", "--stdin", "--stdout"],
-        input=text.encode("utf-8"),
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    wav = np.frombuffer(done.stdout[44:], dtype="<i2").astype(np.float32) / 32768.0
-    return soxr.resample(wav, 22_050, 16_000).astype(np.float32)  # 22,050 Hz -> 16 kHz
 
 
 def espeak_recording(minutes: float) -> Recording:
@@ -281,7 +256,7 @@ def espeak_recording(minutes: float) -> Recording:
 
 
 @pytest.mark.skipif(demo_model_dir() is None, reason="the bundled demo model is not there yet")
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+@pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
 def test_demo_model_on_minutes_of_speech():
     """A trained transformer is not window-invariant: attention over 8 s and over 2.5
     minutes differ, and the demo model, trained on clips of a few seconds, reads short

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,15 +26,14 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
+from scipy.signal import butter, fftconvolve, sosfilt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from heldout import TRAIN_FILE, heldout_normalized, heldout_sentences, read_lines  # noqa: E402
 
+from hyasr_space.espeak import SAMPLE_RATE, speak  # noqa: E402
 from hyasr_space.text import is_in_alphabet, normalize_text  # noqa: E402
 
-SAMPLE_RATE = 16_000
-ESPEAK_RATE = 22_050
 TRAIN_VARIANTS = ("", "m1", "m2", "m4", "m5", "m6", "m7", "f1", "f2", "f4", "f5")
 # Never used in training: the held-out sets are spoken with these.
 HELDOUT_SETTINGS = (("f3", 150, 62), ("m3", 185, 40), ("", 165, 50))
@@ -54,18 +52,6 @@ class Voice:
         if self.word_gap:
             args += ["-g", str(self.word_gap)]
         return args
-
-
-def speak(text: str, voice: Voice) -> np.ndarray:
-    """espeak-ng's rendering of ``text`` as 16 kHz float32."""
-    result = subprocess.run(
-        ["espeak-ng", *voice.espeak_args(), "--stdin", "--stdout"],
-        input=text.encode("utf-8"),
-        capture_output=True,
-        check=True,
-    )
-    wav = np.frombuffer(result.stdout[44:], dtype="<i2").astype(np.float32) / 32768.0
-    return resample_poly(wav, 320, 441).astype(np.float32)
 
 
 def augment(wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -114,7 +100,7 @@ def random_voice(rng: np.random.Generator) -> Voice:
 def render_training(job: tuple[int, str]) -> np.ndarray:
     index, sentence = job
     rng = np.random.default_rng(index)
-    wav = augment(speak(sentence, random_voice(rng)), rng)
+    wav = augment(speak(sentence, random_voice(rng).espeak_args()), rng)
     return np.clip(wav * 32767, -32768, 32767).astype(np.int16)
 
 
@@ -124,7 +110,7 @@ def write_heldout(split: str, out: Path) -> int:
     rows = []
     for number, sentence in enumerate(heldout_sentences(split)):
         variant, rate, pitch = HELDOUT_SETTINGS[number % len(HELDOUT_SETTINGS)]
-        wav = speak(sentence, Voice(variant, rate, pitch))
+        wav = speak(sentence, Voice(variant, rate, pitch).espeak_args())
         wav = wav / max(np.abs(wav).max(), 1e-6) * 0.7
         name = f"clips/{split}-{number:03d}.wav"
         sf.write(folder / name, wav, SAMPLE_RATE, subtype="PCM_16")
