@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pyctcdecode.decoder import BeamSearchDecoderCTC
+from pyctcdecode.constants import MIN_TOKEN_CLIP_P
+from pyctcdecode.decoder import BeamSearchDecoderCTC, _log_softmax
 
 from .errors import InvalidRequestError
 from .model import Logits
@@ -329,8 +330,10 @@ class LMDecoder:
         words: list[Word] = []
         cuts = silence_cuts(scores, self.vocabulary.blank_id, step)
         for first, last in zip(cuts, cuts[1:], strict=False):
+            segment = scores[first:last]
+            kept = frames_to_search(segment, self.vocabulary.blank_id, settings.token_min_logp)
             beams = decoder.decode_beams(
-                scores[first:last],
+                segment[kept],
                 beam_width=settings.beam_width,
                 beam_prune_logp=settings.beam_prune_logp,
                 token_min_logp=settings.token_min_logp,
@@ -338,12 +341,39 @@ class LMDecoder:
                 hotword_weight=settings.hotword_weight,
             )
             _, _, word_frames, _, _ = beams[0]
+            # back from the searched frames to the clip's (end is one past the last frame)
             words += [
-                Word(word, (first + start) * step, (first + end) * step)
+                Word(word, (first + kept[start]) * step, (first + kept[end - 1] + 1) * step)
                 for word, (start, end) in word_frames
             ]
         text = " ".join(word.text for word in words)
         return Transcript(text, tuple(words), LM, self.describe(settings))
+
+
+def frames_to_search(scores: np.ndarray, blank_id: int, token_min_logp: float) -> np.ndarray:
+    """The frames of (frames, vocabulary) scores that pyctcdecode's beam search must see
+    to give the same transcript, in order: all but the repeats in runs of blank frames.
+
+    pyctcdecode tries, in each frame, the tokens whose log probability reaches
+    `token_min_logp` and the frame's best. Where that is the blank alone, every beam
+    takes the blank: it keeps its text and gains the same score as every other beam.
+    After one such frame every beam ends in a blank, so a second one in a row merges no
+    beams, reorders none and prunes none; it changes nothing but the frame count, which
+    the caller maps back. On the demo model's 150 held-out test clips a fifth of the
+    frames go and the search takes 7-17 % less time, with every transcript and word time
+    identical to the full search's (three LM settings tried; benchmarks/README.md).
+
+    The test is made on the scores as pyctcdecode itself will see them (log-softmax,
+    clipped), so a token at the threshold is judged exactly as it will be there.
+    """
+    if len(scores) == 0:
+        return np.arange(0)
+    log_probs = np.clip(_log_softmax(scores, axis=1), np.log(MIN_TOKEN_CLIP_P), 0)
+    tried = log_probs >= token_min_logp
+    tried[np.arange(len(tried)), log_probs.argmax(axis=1)] = True
+    blank_only = tried[:, blank_id] & (tried.sum(axis=1) == 1)
+    repeat = blank_only & np.concatenate([[False], blank_only[:-1]])
+    return np.flatnonzero(~repeat)
 
 
 def silence_cuts(

@@ -249,6 +249,20 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
+def fresh_models() -> Iterator[None]:
+    """No cached model before or after the test, and no cached transcriber holding one
+    that is gone (a later module's server would get a transcriber without a network)."""
+    from hyasr_space.model import clear_model_cache
+    from hyasr_space.transcriber import clear_transcriber_cache
+
+    clear_transcriber_cache()
+    clear_model_cache()
+    yield
+    clear_transcriber_cache()
+    clear_model_cache()
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Default settings with no fallback and no demo model (each test opts in)."""
     return replace(

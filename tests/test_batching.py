@@ -13,7 +13,7 @@ from conftest import tone_speech
 
 from hyasr_space.audio import Clip
 from hyasr_space.batching import RequestBatcher
-from hyasr_space.model import clear_model_cache, load_model, request_batch_size
+from hyasr_space.model import load_model, request_batch_size
 from hyasr_space.settings import Settings
 from hyasr_space.transcriber import Transcriber
 
@@ -22,11 +22,7 @@ from hyasr_space.transcriber import Transcriber
 TEXTS = ("բարև ձեզ", "ձեզ բարև", "բարև բա", "զեր ձեզ", "բաձ զեր", "ձեզ ձեզ", "երբ ար", "զար ձեբա")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_models():
-    clear_model_cache()
-    yield
-    clear_model_cache()
+pytestmark = pytest.mark.usefixtures("fresh_models")
 
 
 def _batched(model_dir: Path, settings: Settings, size: int = 8) -> Transcriber:

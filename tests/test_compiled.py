@@ -13,15 +13,10 @@ from conftest import WORDS, tone_speech
 from hyasr_space.audio import Clip
 from hyasr_space.compiled import bucket_batch, bucket_length, bucket_lengths, pad_to_bucket
 from hyasr_space.decoding import GreedyDecoder, Vocabulary
-from hyasr_space.model import clear_model_cache, load_model
+from hyasr_space.model import load_model
 from hyasr_space.settings import Settings
 
-
-@pytest.fixture(autouse=True)
-def _fresh_models():
-    clear_model_cache()
-    yield
-    clear_model_cache()
+pytestmark = pytest.mark.usefixtures("fresh_models")
 
 
 def test_bucket_lengths_cover_a_window_and_its_longer_last_one() -> None:

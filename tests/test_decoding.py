@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 from conftest import write_language_model
 
+from hyasr_space import decoding
 from hyasr_space.decoding import (
     GreedyDecoder,
     LMDecoder,
     LMSettings,
     Vocabulary,
+    frames_to_search,
     parse_hotwords,
 )
 from hyasr_space.errors import InvalidRequestError
@@ -221,3 +223,46 @@ def test_out_of_range_settings_are_refused(changes: dict) -> None:
 def test_logits_of_the_wrong_width_are_refused() -> None:
     with pytest.raises(ValueError, match="columns"):
         GreedyDecoder(Vocabulary.default()).decode(Logits(np.zeros((3, 40), np.float32), STEP))
+
+
+def test_runs_of_blank_only_frames_keep_their_first_frame() -> None:
+    frames = logits(
+        "բ", BLANK, BLANK, BLANK,  # a letter, then a run of three blank-only frames
+        {BLANK: 0.6, "ա": 0.4},  # blank wins but "ա" is above token_min_logp: searched
+        BLANK, BLANK, "ա", BLANK,
+    )  # fmt: skip
+    scores = Vocabulary.default().log_probs(frames)
+    kept = frames_to_search(scores, VOCAB[BLANK], token_min_logp=-5.0)
+    assert kept.tolist() == [0, 1, 4, 5, 7, 8]
+    # with a threshold that lets every token through, nothing is skipped
+    assert frames_to_search(scores, VOCAB[BLANK], token_min_logp=-100.0).tolist() == list(range(9))
+    assert frames_to_search(scores[:0], VOCAB[BLANK], -5.0).tolist() == []
+
+
+def test_skipping_blank_runs_changes_no_transcript_and_no_word_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The demo model on the committed held-out clips, with three LM settings: the search
+    over fewer frames gives exactly what the search over all frames gives."""
+    from test_demo_model import EXAMPLES, example_rows
+
+    from hyasr_space.audio import load_audio
+    from hyasr_space.transcriber import Transcriber
+
+    settings = replace(Settings(), warm_up=False)
+    demo = Transcriber.load("demo", settings=settings)
+    clips = [demo.logits(load_audio(EXAMPLES / row["path"], settings)) for row in example_rows()]
+    variants = [
+        demo.lm.defaults,
+        replace(demo.lm.defaults, alpha=0.5, beta=1.5, beam_width=20),
+        replace(demo.lm.defaults, hotwords=("հայաստան",)),
+    ]
+    skipped = [demo.lm.decode(clip, variant) for clip in clips for variant in variants]
+    searched = [len(frames_to_search(demo.vocabulary.log_probs(c), 41, -5.0)) for c in clips]
+    assert sum(searched) < 0.95 * sum(clip.frames for clip in clips)  # frames did go
+
+    monkeypatch.setattr(decoding, "frames_to_search", lambda scores, *_: np.arange(len(scores)))
+    full = [demo.lm.decode(clip, variant) for clip in clips for variant in variants]
+    assert [t.text for t in skipped] == [t.text for t in full]
+    assert [t.words for t in skipped] == [t.words for t in full]
+    assert all(t.text for t in full)

@@ -13,18 +13,14 @@ from conftest import LONG_WORDS, WORDS, tone_speech
 
 from hyasr_space.audio import Clip
 from hyasr_space.decoding import GreedyDecoder, Vocabulary
-from hyasr_space.model import Logits, _run_network, clear_model_cache, load_model
+from hyasr_space.model import Logits, _run_network, load_model
 from hyasr_space.settings import Settings
 from hyasr_space.text import normalize_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_models():
-    clear_model_cache()
-    yield
-    clear_model_cache()
+pytestmark = pytest.mark.usefixtures("fresh_models")
 
 
 def test_bfloat16_reads_the_same_words_as_float32(model_dir: Path, settings: Settings) -> None:
