@@ -20,6 +20,7 @@ from hyasr_space.decoding import (
     Vocabulary,
     frames_to_search,
     parse_hotwords,
+    word_end_frames,
 )
 from hyasr_space.errors import InvalidRequestError
 from hyasr_space.model import Logits
@@ -225,21 +226,23 @@ def test_logits_of_the_wrong_width_are_refused() -> None:
         GreedyDecoder(Vocabulary.default()).decode(Logits(np.zeros((3, 40), np.float32), STEP))
 
 
-def test_runs_of_blank_only_frames_keep_their_first_frame() -> None:
+def test_runs_of_one_lone_token_keep_their_first_frame() -> None:
     frames = logits(
-        "բ", BLANK, BLANK, BLANK,  # a letter, then a run of three blank-only frames
-        {BLANK: 0.6, "ա": 0.4},  # blank wins but "ա" is above token_min_logp: searched
+        "բ", "բ", "բ", BLANK, BLANK, BLANK,  # runs of a letter and of the blank alone
+        {BLANK: 0.6, "ա": 0.4},  # blank wins but "ա" is within token_min_logp: searched
         BLANK, BLANK, "ա", BLANK,
     )  # fmt: skip
     scores = Vocabulary.default().log_probs(frames)
-    kept = frames_to_search(scores, VOCAB[BLANK], token_min_logp=-5.0)
-    assert kept.tolist() == [0, 1, 4, 5, 7, 8]
+    kept = frames_to_search(scores, token_min_logp=-5.0)
+    assert kept.tolist() == [0, 3, 6, 7, 9, 10]
+    # a word whose last letter is frame 0 ends where that letter's run ends, at frame 3
+    assert word_end_frames(kept, len(scores)).tolist() == [3, 6, 7, 9, 10, 11]
     # with a threshold that lets every token through, nothing is skipped
-    assert frames_to_search(scores, VOCAB[BLANK], token_min_logp=-100.0).tolist() == list(range(9))
-    assert frames_to_search(scores[:0], VOCAB[BLANK], -5.0).tolist() == []
+    assert frames_to_search(scores, token_min_logp=-100.0).tolist() == list(range(11))
+    assert frames_to_search(scores[:0], -5.0).tolist() == []
 
 
-def test_skipping_blank_runs_changes_no_transcript_and_no_word_time(
+def test_skipping_repeated_frames_changes_no_transcript_and_no_word_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The demo model on the committed held-out clips, with three LM settings: the search
@@ -258,7 +261,7 @@ def test_skipping_blank_runs_changes_no_transcript_and_no_word_time(
         replace(demo.lm.defaults, hotwords=("հայաստան",)),
     ]
     skipped = [demo.lm.decode(clip, variant) for clip in clips for variant in variants]
-    searched = [len(frames_to_search(demo.vocabulary.log_probs(c), 41, -5.0)) for c in clips]
+    searched = [len(frames_to_search(demo.vocabulary.log_probs(c), -5.0)) for c in clips]
     assert sum(searched) < 0.95 * sum(clip.frames for clip in clips)  # frames did go
 
     monkeypatch.setattr(decoding, "frames_to_search", lambda scores, *_: np.arange(len(scores)))
