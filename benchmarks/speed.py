@@ -14,7 +14,8 @@ Paths, all on the same checkpoint, audio and machine, in one process:
 - int8:       our `Transcriber` with HYASR_DTYPE=int8 (ONNX Runtime, int8 matmuls; quantized.py).
 - torch-int8: our `Transcriber` on `torch.ao.quantization.quantize_dynamic(nn.Linear)`, for
               comparison (it quantises the shared network in place, so it runs last).
-- bf16:       our `Transcriber` in bfloat16 (the GPU default; on a CPU only a check).
+- bf16:       our `Transcriber` in bfloat16 (the GPU default; on a CPU with AVX512-BF16 it
+              ran at twice float32's speed).
 - compiled:   `HYASR_COMPILE=1`: the device's default dtype under torch.compile (CUDA
               graphs on a GPU), inputs padded to 5 s length buckets; compiling every
               bucket is part of its load time.
@@ -23,7 +24,8 @@ Paths, all on the same checkpoint, audio and machine, in one process:
               the concurrency run only, where requests can share a forward pass.
 
 `--device cuda` runs everything on the GPU: the stock pipeline in float32 (its default),
-ours in bf16; peak GPU memory is reported per row (`gpu_peak_mb`).
+ours in bf16; peak GPU memory is reported per row (`gpu_peak_growth_mb`). int8 and
+torch-int8 are CPU paths: leave them out there.
 
 For each path and clip length: end-to-end latency greedy and with the LM (audio array in,
 text out; one warm-up first), the forward pass alone, greedy and LM decode times, and the
