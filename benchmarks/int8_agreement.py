@@ -1,11 +1,11 @@
-"""Greedy (and LM) transcripts of the int8 path against float32 on the held-out test set.
+"""Greedy (and LM) transcripts of the int8 (or bf16) path against float32 on the held-out set.
 
-    python benchmarks/int8_agreement.py                    # the bundled demo model
-    python benchmarks/int8_agreement.py --model PATH --limit 50
+    python benchmarks/int8_agreement.py                    # the bundled demo model, int8
+    python benchmarks/int8_agreement.py --dtypes int8 bfloat16 --model PATH --limit 50
 
-Both paths read the same clips; the report gives each one's corpus WER/CER, the number of
-clips whose transcript differs, the WER/CER of int8 against float32 itself, and the
-forward time of each. Prints JSON on stdout.
+Every path reads the same clips; the report gives each one's corpus WER/CER, the number
+of clips whose transcript differs from float32's, its WER/CER against float32 itself,
+and the forward time of each. Prints JSON on stdout.
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--decoder", default="both", choices=("greedy", "lm", "both"))
     parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--dtypes", nargs="+", default=["int8"], help="compared with float32")
     args = parser.parse_args(argv)
     base = Settings(device="cpu", fallback_model=None, warm_up=False)
     if args.cache_dir:
         base = replace(base, cache_dir=args.cache_dir)
     dataset = load_dataset(args.data, limit=args.limit)
     reports = {}
-    for dtype in ("float32", "int8"):
+    for dtype in ("float32", *args.dtypes):
         settings = replace(base, dtype=dtype)
         transcriber = Transcriber(load_model(args.model, settings=settings), settings)
         reports[dtype] = evaluate(transcriber, dataset, args.decoder, data_name=str(args.data))
@@ -52,17 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     for result in reports["float32"].results:
         name = result.decoder
         fp32 = [item.hypotheses[name] for item in reports["float32"].items]
-        int8 = [item.hypotheses[name] for item in reports["int8"].items]
-        against = error_rates(fp32, int8)
-        out["decoders"][name] = {
-            "float32": {"wer": round(result.wer, 4), "cer": round(result.cer, 4)},
-            "int8": {
-                "wer": round(reports["int8"].result(name).wer, 4),
-                "cer": round(reports["int8"].result(name).cer, 4),
-            },
-            "clips_differing": sum(a != b for a, b in zip(fp32, int8, strict=True)),
-            "int8_vs_float32": {"wer": round(against.wer, 4), "cer": round(against.cer, 4)},
-        }
+        row = {"float32": {"wer": round(result.wer, 4), "cer": round(result.cer, 4)}}
+        for dtype in args.dtypes:
+            other = [item.hypotheses[name] for item in reports[dtype].items]
+            against = error_rates(fp32, other)
+            row[dtype] = {
+                "wer": round(reports[dtype].result(name).wer, 4),
+                "cer": round(reports[dtype].result(name).cer, 4),
+                "clips_differing": sum(a != b for a, b in zip(fp32, other, strict=True)),
+                "vs_float32": {"wer": round(against.wer, 4), "cer": round(against.cer, 4)},
+            }
+        out["decoders"][name] = row
     json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
     print()
     return 0
