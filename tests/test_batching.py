@@ -17,7 +17,7 @@ from hyasr_space.model import load_model, request_batch_size
 from hyasr_space.settings import Settings
 from hyasr_space.transcriber import Transcriber
 
-# Eight different sentences of the tone alphabet, 7 to 9 symbols: similar lengths, so
+# Eight different sentences of the tone alphabet, 6 to 8 symbols: similar lengths, so
 # every pair fits one batch under the padding limit.
 TEXTS = ("բարև ձեզ", "ձեզ բարև", "բարև բա", "զեր ձեզ", "բաձ զեր", "ձեզ ձեզ", "երբ ար", "զար ձեբա")
 
