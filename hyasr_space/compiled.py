@@ -3,11 +3,11 @@
 A compiled graph, and on a GPU the CUDA graph that `mode="reduce-overhead"` records
 from it, is specialised to its input shapes; every new clip length would compile again
 (tens of seconds for the 1B model). So inputs are padded up to a length bucket (a
-multiple of `compile_bucket_s`, or one full window plus a frame, which is what the last
-window of a long clip can be) and batches up to a power of two, with the attention
-mask always passed: a 30 s window size and `HYASR_REQUEST_BATCH=8` make at most 7 lengths
-x 4 batch sizes. Padding is exact only for layer-norm feature encoders (see
-batching.py), so bucketing is used only for those; others compile with dynamic shapes.
+multiple of `compile_bucket_s`, or one full window, the longest any window is) and
+batches up to a power of two, with the attention mask always passed: a 30 s window size
+and `HYASR_REQUEST_BATCH=8` make at most 6 lengths x 4 batch sizes. Padding is exact
+only for layer-norm feature encoders (see batching.py), so bucketing is used only for
+those; others compile with dynamic shapes.
 
 The warm-up compiles every length at batch 1; a larger batch compiles when it first
 occurs, and that request waits for it. Off by default: on the 2-vCPU machine it took
@@ -36,11 +36,11 @@ def compile_network(network: Any, device: str, dynamic: bool) -> Any:
     return torch.compile(network, mode=mode, dynamic=dynamic, fullgraph=False)
 
 
-def bucket_lengths(bucket: int, window: int, step: int) -> list[int]:
-    """Every padded length in samples: multiples of `bucket` below a window, the window,
-    and the window plus one frame step (the last window of a long clip)."""
-    lengths = list(range(bucket, window, bucket))
-    return [*lengths, window, window + step]
+def bucket_lengths(bucket: int, window: int) -> list[int]:
+    """Every padded length in samples: multiples of `bucket` below a window, and the
+    window (`model.plan_windows` makes none longer: the last window of a long clip is
+    the shortest)."""
+    return [*range(bucket, window, bucket), window]
 
 
 def bucket_length(samples: int, lengths: list[int]) -> int:

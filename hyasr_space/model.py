@@ -255,7 +255,7 @@ def plan_windows(
 
 def equal_length_batches(windows: Sequence[Window], size: int) -> list[list[Window]]:
     """Consecutive windows in batches of up to `size`, all of one length (only the last
-    window is longer, by less than a frame): a padded batch needs an attention mask, for
+    window is shorter): a padded batch needs an attention mask, for
     which transformers builds a (batch, 1, frames, frames) tensor and SDPA may leave its
     fastest kernel, and a window's logits would depend on what it was batched with."""
     batches: list[list[Window]] = []
@@ -347,7 +347,7 @@ class AcousticModel:
                     step, round(settings.compile_bucket_s * self.sample_rate / step) * step
                 )
                 window = int(settings.chunk_s * self.sample_rate) // step * step
-                self._buckets = bucket_lengths(bucket, window, step)
+                self._buckets = bucket_lengths(bucket, window)
         self.compiled = hasattr(network, "_orig_mod")  # what torch.compile returns
         _NETWORKS[self._key] = network
         _GPU_SECONDS[self._key] = settings.zero_gpu_duration_s

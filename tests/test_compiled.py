@@ -19,12 +19,12 @@ from hyasr_space.settings import Settings
 pytestmark = pytest.mark.usefixtures("fresh_models")
 
 
-def test_bucket_lengths_cover_a_window_and_its_longer_last_one() -> None:
-    lengths = bucket_lengths(80_000, 480_000, 320)
-    assert lengths == [80_000, 160_000, 240_000, 320_000, 400_000, 480_000, 480_320]
+def test_bucket_lengths_go_up_to_one_window() -> None:
+    lengths = bucket_lengths(80_000, 480_000)
+    assert lengths == [80_000, 160_000, 240_000, 320_000, 400_000, 480_000]
     assert bucket_length(1, lengths) == 80_000
     assert bucket_length(80_001, lengths) == 160_000
-    assert bucket_length(480_100, lengths) == 480_320
+    assert bucket_length(480_000, lengths) == 480_000
     assert bucket_length(500_000, lengths) == 500_000  # beyond the buckets: as it is
     assert [bucket_batch(n) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
 
@@ -49,7 +49,7 @@ def test_a_compiled_network_reads_the_same_and_compiles_once_per_bucket(
     eager = load_model(str(model_dir), settings=cpu)
     compiled = load_model(str(model_dir), settings=replace(cpu, compile=True, compile_bucket_s=3))
     assert compiled.compiled and not eager.compiled
-    assert compiled._buckets == [48_000, 48_320]
+    assert compiled._buckets == [48_000]
     greedy = GreedyDecoder(Vocabulary.from_dir(model_dir, size=eager.vocab_size))
 
     counters.clear()
