@@ -344,8 +344,9 @@ def main(argv: list[str] | None = None) -> int:
             batches_before = stats.batches if stats else 0
             rows["concurrent"] = concurrent(run, clips)
             rows["concurrent"]["decoder"] = "greedy" if random_weights else "lm"
-            if stats is not None:
-                rows["concurrent"]["requests_per_batch"] = stats.sizes[batches_before:]
+            if stats is not None:  # `sizes` keeps the latest 1000 only: count from the end
+                batches = stats.batches - batches_before
+                rows["concurrent"]["requests_per_batch"] = stats.sizes[-batches:] if batches else []
         report["paths"][name] = rows
         if name not in ("fp32", "stock"):
             del transcriber
