@@ -26,9 +26,17 @@ and, offline, retries for about 23 s before failing, so the card is fetched in p
 connectivity check and lists the repo's files), then ``hf_hub_download`` of README.md and
 the result files at that exact commit, then ``ModelCard`` parses the text. What was
 fetched is kept raw (card text, result files, file list) in memory and as JSON on disk,
-and re-parsed on every load, so a fix to the parsing applies to old caches too. A card
-is fetched once and then read from the caches until ``refresh=True`` asks the Hub again.
-Offline (``huggingface_hub.constants.HF_HUB_OFFLINE``, read at call time because the
+and re-parsed on every load, so a fix to the parsing applies to old caches too.
+
+Revalidation: the viewer promises the metrics *from the Hub*, so a cached copy is only
+trusted while it is known to be the Hub's current commit. A process asks the Hub again
+once the copy it holds was last confirmed more than ``Settings.card_max_age_s`` ago
+(``HYASR_CARD_MAX_AGE_S``, default 5 minutes: a busy Space asks at most that often per
+card, not on every page view); a new process (``hyasr card``, a restarted app) always
+asks. Asking is one ``model_info`` request; the files are downloaded again only when its
+commit differs from the cached one. ``refresh=True`` asks at once, whatever the age. Every
+report says which commit it shows, when it was fetched and when the Hub last confirmed
+it. Offline (``huggingface_hub.constants.HF_HUB_OFFLINE``, read at call time because the
 library reads the environment once at import) or when the Hub cannot be reached, the
 fallbacks are: the disk cache, then files already in the Hugging Face cache
 (``local_files_only``), then an "unavailable" report. A local model directory (the
@@ -47,6 +55,7 @@ import math
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +70,8 @@ from huggingface_hub.utils import validate_repo_id
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .settings import Settings
 
 __all__ = [
     "Metric",
@@ -168,7 +179,8 @@ class ModelCardReport:
 
     ``source`` is where this copy came from: "hub", "disk cache", "Hugging Face cache",
     "bundled", "local directory" or "unavailable". ``fetched_at`` is when it was read
-    from the Hub or disk (ISO 8601, UTC); ``commit`` the Hub commit it was read at.
+    from the Hub or disk (ISO 8601, UTC); ``commit`` the Hub commit it was read at;
+    ``checked_at`` when the Hub last said that commit is still its current one.
     """
 
     model_ref: str
@@ -181,6 +193,7 @@ class ModelCardReport:
     commit: str | None = None
     revision: str | None = None
     files: tuple[str, ...] = ()
+    checked_at: str | None = None
 
     @property
     def available(self) -> bool:
@@ -203,6 +216,7 @@ class _Snapshot:
     readme: str | None
     result_files: dict[str, str]
     problems: tuple[str, ...] = ()
+    checked_at: str | None = None  # when the Hub last confirmed `commit` as current
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": CACHE_FORMAT, **dataclasses.asdict(self)}
@@ -220,6 +234,7 @@ class _Snapshot:
             readme=data.get("readme"),
             result_files={str(k): str(v) for k, v in (data.get("result_files") or {}).items()},
             problems=tuple(data.get("problems") or ()),
+            checked_at=data.get("checked_at"),
         )
 
 
@@ -238,18 +253,24 @@ def _hub_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE) or env
 
 
-def _fetch_from_hub(
-    repo_id: str, revision: str | None, endpoint: str | None, timeout: float
-) -> _Snapshot:
-    """Read the card, file list and result files of a Hub repo at one commit.
+def _model_info(repo_id: str, revision: str | None, endpoint: str | None, timeout: float) -> Any:
+    """One GET with a timeout and no retry: fails fast when the Hub is unreachable.
 
-    Raises whatever ``model_info`` raises when the Hub cannot be reached; later failures
-    (one result file) become problems in the snapshot instead.
+    Its ``sha`` is the repo's current commit, which is all a revalidation needs.
+    """
+    return HfApi(endpoint=endpoint or constants.ENDPOINT).model_info(
+        repo_id, revision=revision, timeout=timeout
+    )
+
+
+def _fetch_from_hub(
+    repo_id: str, revision: str | None, endpoint: str | None, timeout: float, info: Any
+) -> _Snapshot:
+    """Read the card, file list and result files of a Hub repo at the commit of ``info``
+    (a ``model_info`` answer). Failures to read one file become problems in the snapshot.
     """
     endpoint = endpoint or constants.ENDPOINT
     api = HfApi(endpoint=endpoint)
-    # One GET with a timeout and no retry: fails fast when the Hub is unreachable.
-    info = api.model_info(repo_id, revision=revision, timeout=timeout)
     commit = info.sha or revision
     if info.siblings is not None:
         files = tuple(sorted(sibling.rfilename for sibling in info.siblings))
@@ -273,15 +294,17 @@ def _fetch_from_hub(
     for name in files:
         if _is_result_file(name) and (text := download(name)) is not None:
             results[name] = text
+    now = _now()
     return _Snapshot(
         model_ref=repo_id,
         revision=revision,
         commit=commit,
-        fetched_at=_now(),
+        fetched_at=now,
         files=files,
         readme=readme,
         result_files=results,
         problems=tuple(problems),
+        checked_at=now,
     )
 
 
@@ -335,11 +358,15 @@ def _snapshot_from_hf_cache(repo_id: str, revision: str | None) -> _Snapshot | N
 # --------------------------------------------------------------------------- disk cache
 
 
-def default_cache_dir() -> Path:
-    """Where card snapshots are kept: the settings' cache directory (``$HYASR_CACHE_DIR``)."""
+def _settings() -> Settings:
     from .settings import Settings
 
-    return Settings.from_env().cache_dir
+    return Settings.from_env()
+
+
+def default_cache_dir() -> Path:
+    """Where card snapshots are kept: the settings' cache directory (``$HYASR_CACHE_DIR``)."""
+    return _settings().cache_dir
 
 
 def _cache_file(cache_dir: Path, model_ref: str, revision: str | None) -> Path:
@@ -924,12 +951,15 @@ def _build_report(
         commit=snapshot.commit,
         revision=snapshot.revision,
         files=snapshot.files,
+        checked_at=snapshot.checked_at,
     )
 
 
 # --------------------------------------------------------------------------- loading
 
-_memory: dict[tuple[str, str | None], ModelCardReport] = {}
+# Reports by (repo, revision), with when the Hub was last asked (time.monotonic()): asked
+# or not reached, it is not asked again for `max_age_s`.
+_memory: dict[tuple[str, str | None], tuple[ModelCardReport, float]] = {}
 _memory_lock = threading.Lock()
 
 
@@ -952,15 +982,19 @@ def load_card_report(
     *,
     endpoint: str | None = None,
     timeout: float = HUB_TIMEOUT_S,
+    max_age_s: float | None = None,
 ) -> ModelCardReport:
     """The card report for a Hub repo id or a local model directory. Never raises.
 
-    A local directory is read as it is, every time. A repo id is read from this process's
-    cache, else the disk cache under ``cache_dir`` (default :func:`default_cache_dir`),
-    else the Hub; ``refresh=True`` goes to the Hub first. When the Hub cannot be reached
-    (or ``HF_HUB_OFFLINE`` is set) the report comes from the disk cache or the Hugging
-    Face cache, with a warning saying so, or is "unavailable". ``endpoint`` defaults to
-    ``huggingface_hub.constants.ENDPOINT`` (``HF_ENDPOINT``).
+    A local directory is read as it is, every time. A repo id is served from this
+    process's memory while the Hub confirmed its commit less than ``max_age_s`` ago
+    (default ``Settings.card_max_age_s``); otherwise the Hub is asked for its current
+    commit, and the card is downloaded again only when that differs from the copy in
+    the disk cache under ``cache_dir`` (default :func:`default_cache_dir`).
+    ``refresh=True`` asks the Hub at once and reads every file again. When the Hub
+    cannot be reached (or ``HF_HUB_OFFLINE`` is set) the report comes from the disk cache
+    or the Hugging Face cache, with a warning saying so, or is "unavailable".
+    ``endpoint`` defaults to ``huggingface_hub.constants.ENDPOINT`` (``HF_ENDPOINT``).
     """
     ref = str(model_ref)
     if (directory := _local_dir(model_ref)) is not None:
@@ -968,15 +1002,16 @@ def load_card_report(
         source = SOURCE_BUNDLED if inside_package else SOURCE_LOCAL_DIR
         return _build_report(_snapshot_from_dir(directory, ref, revision), source, [])
 
+    settings = _settings()
+    max_age_s = settings.card_max_age_s if max_age_s is None else max_age_s
     key = (ref, revision)
     if not refresh:
         with _memory_lock:
-            if key in _memory:
-                return _memory[key]
-    cache_file = _cache_file(Path(cache_dir) if cache_dir else default_cache_dir(), ref, revision)
+            remembered, asked_at = _memory.get(key, (None, -math.inf))
+        if remembered is not None and time.monotonic() - asked_at < max_age_s:
+            return remembered
+    cache_file = _cache_file(Path(cache_dir) if cache_dir else settings.cache_dir, ref, revision)
     cached = _read_cache(cache_file)
-    if cached is not None and not refresh:
-        return _remember(key, _build_report(cached, SOURCE_DISK_CACHE, []))
 
     try:
         validate_repo_id(ref)
@@ -991,7 +1026,11 @@ def load_card_report(
         reason = "Offline mode (HF_HUB_OFFLINE) is on: the Hub was not asked."
     else:
         try:
-            snapshot = _fetch_from_hub(ref, revision, endpoint, timeout)
+            info = _model_info(ref, revision, endpoint, timeout)
+            if refresh or cached is None or info.sha is None or info.sha != cached.commit:
+                snapshot = _fetch_from_hub(ref, revision, endpoint, timeout, info)
+            else:  # the cached copy is the Hub's current commit: nothing to download
+                snapshot = dataclasses.replace(cached, checked_at=_now())
         except Exception as error:
             reason = f"Could not reach the Hub ({_describe(error)})."
         else:
@@ -1000,12 +1039,13 @@ def load_card_report(
             return _remember(key, report)
 
     if cached is not None:
+        confirmed = f", last confirmed on the Hub {cached.checked_at}" if cached.checked_at else ""
         return _remember(
             key,
             _build_report(
                 cached,
                 SOURCE_DISK_CACHE,
-                [f"{reason} Showing the copy cached on {cached.fetched_at}."],
+                [f"{reason} Showing the copy cached on {cached.fetched_at}{confirmed}."],
             ),
         )
     from_hf_cache = _snapshot_from_hf_cache(ref, revision)
@@ -1023,7 +1063,7 @@ def load_card_report(
 
 def _remember(key: tuple[str, str | None], report: ModelCardReport) -> ModelCardReport:
     with _memory_lock:
-        _memory[key] = report
+        _memory[key] = (report, time.monotonic())
     return report
 
 
@@ -1108,10 +1148,12 @@ def describe_source(report: ModelCardReport) -> str:
     if not report.available:
         return f"{report.model_ref}: card unavailable"
     parts = [f"{report.model_ref}: from {report.source}"]
-    if report.source in (SOURCE_HUB, SOURCE_DISK_CACHE) and report.fetched_at:
-        parts.append(f"fetched {report.fetched_at}")
     if report.commit:
         parts.append(f"commit {report.commit[:12]}")
+    if report.source in (SOURCE_HUB, SOURCE_DISK_CACHE) and report.fetched_at:
+        parts.append(f"fetched {report.fetched_at}")
+        if report.checked_at and report.checked_at != report.fetched_at:
+            parts.append(f"still current on the Hub at {report.checked_at}")
     return ", ".join(parts)
 
 

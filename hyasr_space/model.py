@@ -467,7 +467,9 @@ def _run_network(
         # off its fastest (flash) kernels: pass one only when the batch is padded, or
         # always for a compiled network (`keep_mask`), so that it meets one graph, not two.
         if attention_mask is not None and (keep_mask or not attention_mask.all()):
-            mask = torch.from_numpy(attention_mask).to(parameter.device)
+            # int64, as transformers makes its own masks: torch.compile's AVX2 code turned
+            # an int32 mask into NaN logits (torch 2.13; AVX-512 code did not)
+            mask = torch.from_numpy(attention_mask).to(parameter.device, torch.long)
         logits = network(values, attention_mask=mask).logits
         return logits.float().cpu().numpy()
 
@@ -593,16 +595,48 @@ def _load(
 
             cache_dir = (settings or Settings()).cache_dir
             return load_int8(source.path, cache_dir), feature_extractor
-        network = _from_pretrained(Wav2Vec2ForCTC, source.path, getattr(torch, dtype))
+        reduced_on_cpu = device == "cpu" and dtype != "float32"
+        # torch's bf16 flash-attention CPU kernel packs with AVX-512 instructions and
+        # raises ("pack_vnni2 is only supported when avx512 is supported") where torch
+        # runs its AVX2 kernels: eager attention there.
+        eager = reduced_on_cpu and "AVX512" not in torch.backends.cpu.get_cpu_capability()
+        network = _from_pretrained(
+            Wav2Vec2ForCTC, source.path, getattr(torch, dtype), "eager" if eager else "sdpa"
+        )
+        if reduced_on_cpu:
+            keep_positional_conv_in_float32(network)
         network.to(device).eval()
     except Exception as error:  # corrupt or foreign files fail in many ways; all mean the same
         raise ModelUnavailableError(f"{source.label} could not be loaded: {error}") from error
     return network, feature_extractor
 
 
-def _from_pretrained(cls: Any, path: Path, dtype: torch.dtype) -> Any:
+def keep_positional_conv_in_float32(network: Any) -> None:
+    """Run the positional convolution of a bf16/fp16 network in float32, on the CPU.
+
+    oneDNN's AMX kernel for bf16 grouped 1-D convolutions with few channels per group
+    returns wrong values (torch 2.13 on a Sapphire Rapids-class Xeon: relative error 1.0
+    with 8 or 12 channels a group, as in the demo and test models; right with XLS-R's 80,
+    and right with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16). The demo model's bf16 greedy CER
+    was 0.46-0.60 against float32 until this; the convolution is about 1 % of the FLOPs.
+    """
+    import torch
+
+    class Float32(torch.nn.Module):
+        def __init__(self, module: torch.nn.Module) -> None:
+            super().__init__()
+            self.module = module.float()
+
+        def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+            return self.module(hidden_states.float()).to(hidden_states.dtype)
+
+    encoder = network.wav2vec2.encoder
+    encoder.pos_conv_embed = Float32(encoder.pos_conv_embed)
+
+
+def _from_pretrained(cls: Any, path: Path, dtype: torch.dtype, attention: str = "sdpa") -> Any:
     try:
-        return cls.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
+        return cls.from_pretrained(path, dtype=dtype, attn_implementation=attention)
     except (ValueError, ImportError) as error:  # a config or torch without SDPA
         log.info("SDPA attention unavailable (%s); using eager attention", error)
         return cls.from_pretrained(path, dtype=dtype)

@@ -32,6 +32,7 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_TOKEN_MIN_LOGP        | token_min_logp       | -5                                    |
 | HYASR_HOTWORD_WEIGHT        | hotword_weight       | 10                                    |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
+| HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
 | HYASR_WARM_UP               | warm_up              | 1                                     |
 
@@ -101,6 +102,8 @@ class Settings:
     hotword_weight: float = 10.0
 
     hub_timeout_s: float = 3.0
+    # A model card confirmed by the Hub this recently is shown without asking it again.
+    card_max_age_s: float = 300.0
     zero_gpu_duration_s: int = 60
     warm_up: bool = True
     cache_dir: Path = DEFAULT_CACHE_DIR
@@ -206,6 +209,7 @@ _ENV_FIELDS = {
     "HYASR_TOKEN_MIN_LOGP": "token_min_logp",
     "HYASR_HOTWORD_WEIGHT": "hotword_weight",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
+    "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",
     "HYASR_WARM_UP": "warm_up",
 }

@@ -155,7 +155,9 @@ def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem
                     label="beam width",
                 )  # fmt: skip
                 hotwords = gr.Textbox(
-                    label="hotwords", placeholder="words to favour, separated by commas"
+                    "",  # a value, so that API callers may leave it out
+                    label="hotwords",
+                    placeholder="words to favour, separated by commas",
                 )
                 hotword_weight = gr.Slider(
                     0, 50, value=defaults.hotword_weight, step=0.5, label="hotword weight"
@@ -199,29 +201,29 @@ def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem
     session_files = gr.State(None, delete_callback=close_session_files)
     last_result = gr.State(None)
 
+    # The parameter names are the API's (gradio_client keyword arguments); every one but
+    # the audio has the page's default, so `predict(handle_file(path))` works.
     def transcribe(
-        path: str | None,
-        choice: str,
-        alpha_value: float,
-        beta_value: float,
-        width: float,
-        hotword_text: str,
-        weight: float,
+        audio: str | None,
+        decoder: str,
+        alpha: float,
+        beta: float,
+        beam_width: float,
+        hotwords: str,
+        hotword_weight: float,
         files: SessionFiles | None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
         if transcriber is None:
             raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
-        if not path:
+        if not audio:
             raise gr.Error("Record or upload some audio first.", title="No audio")
         started = time.perf_counter()
         try:
-            lm_settings = _lm_settings(
-                defaults, alpha_value, beta_value, width, hotword_text, weight
-            )
+            lm_settings = _lm_settings(defaults, alpha, beta, beam_width, hotwords, hotword_weight)
             result = transcriber.transcribe(
-                path,
-                choice,
+                audio,
+                decoder,
                 lm_settings,
                 progress=lambda done, total: progress(
                     (done, total), desc="Recognising speech", unit="windows"

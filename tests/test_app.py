@@ -104,6 +104,30 @@ def test_greedy_only(client, words_wav: Path) -> None:
     assert text == WORDS and "greedy CTC" in info and "KenLM" not in info
 
 
+def test_the_audio_alone_is_a_whole_api_call(client, words_wav: Path) -> None:
+    text, _, _, info, *_ = client.predict(
+        gradio_client.handle_file(str(words_wav)), api_name=f"/{API_NAME}"
+    )
+    assert text == WORDS and "KenLM (alpha 0.5, beta 1.5, beam 100)" in info  # the page's
+
+
+def test_api_parameters_have_readable_names_and_defaults(client, words_wav: Path) -> None:
+    api = client.view_api(print_info=False, return_format="dict")
+    parameters = api["named_endpoints"][f"/{API_NAME}"]["parameters"]
+    names = [p["parameter_name"] for p in parameters]
+    assert names == [
+        "audio", "decoder", "alpha", "beta", "beam_width", "hotwords", "hotword_weight"
+    ]  # fmt: skip
+    assert [p["parameter_has_default"] for p in parameters] == [False] + [True] * 6
+    text, _, _, info, *_ = client.predict(
+        audio=gradio_client.handle_file(str(words_wav)),
+        decoder="greedy",
+        hotwords="մայր",
+        api_name=f"/{API_NAME}",
+    )
+    assert text == WORDS and "greedy CTC" in info
+
+
 def test_api_lists_only_the_transcribe_endpoint(client) -> None:
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
         f"/{API_NAME}"

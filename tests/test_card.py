@@ -129,25 +129,71 @@ def test_training_curve_has_the_cards_fourteen_evaluations(seed_hub):
     assert "model-index" not in report.card_markdown  # front matter stripped
 
 
-def test_changed_value_shows_after_refresh_only(seed_hub):
-    assert table_values(load_card_report(REPO))["eval_wer"] == "0.5141"
+def change_the_seed_card(hub: FakeHub) -> None:
+    """What the card's author might push: other figures, so a new commit."""
     for name in ("all_results.json", "eval_results.json"):
         data = json.loads((SEED_REPO / name).read_text())
         data["eval_wer"] = 0.4321
-        seed_hub.set_file(REPO, name, json.dumps(data))
-    seed_hub.set_file(REPO, "README.md", SEED_README.replace("0.2755659640905542", "0.2001"))
+        hub.set_file(REPO, name, json.dumps(data))
+    hub.set_file(REPO, "README.md", SEED_README.replace("0.2755659640905542", "0.2001"))
+
+
+def test_a_changed_card_shows_once_the_hub_is_asked_again(seed_hub):
+    first = load_card_report(REPO)
+    assert table_values(first)["eval_wer"] == "0.5141"
+    change_the_seed_card(seed_hub)
     seed_hub.clear_log()
 
-    cached = load_card_report(REPO)
+    cached = load_card_report(REPO)  # confirmed a moment ago: no question to the Hub
     assert table_values(cached)["eval_wer"] == "0.5141"
-    assert seed_hub.repo_requests() == []  # served from memory, no Hub request
+    assert seed_hub.repo_requests() == []
 
-    values = table_values(load_card_report(REPO, refresh=True))
+    report = load_card_report(REPO, max_age_s=0)  # as once HYASR_CARD_MAX_AGE_S has passed
+    values = table_values(report)
     assert values["eval_wer"] == "0.4321"
     assert values["WER LM"] == "0.2001"
     # The card text still says 0.5141 / Wer+LM 0.2756; they no longer match a file, so
     # they stay visible as separate figures from the card text.
     assert values["Wer"] == "0.5141"
+    assert seed_hub.repo_requests()[0] == ("GET", f"/api/models/{REPO}")
+    assert report.commit == seed_hub.commit(REPO) != first.commit
+    assert report.source == card.SOURCE_HUB and report.fetched_at and report.checked_at
+
+
+def test_a_new_process_shows_the_changed_card_without_refresh(seed_hub):
+    """`hyasr card` twice, the author's change in between (the issue as reported)."""
+
+    def run_card_cli() -> dict:
+        card.clear_memory_cache()  # each `hyasr card` is a new process
+        out = io.StringIO()
+        assert card.card_command(REPO, "json", out) == 0
+        return json.loads(out.getvalue())
+
+    assert {m["name"]: m["value"] for m in run_card_cli()["metrics"]}["eval_wer"] == 0.5141
+    change_the_seed_card(seed_hub)
+    second = run_card_cli()
+    assert {m["name"]: m["value"] for m in second["metrics"]}["eval_wer"] == 0.4321
+    assert second["commit"] == seed_hub.commit(REPO) and second["source"] == card.SOURCE_HUB
+
+
+def test_an_unchanged_card_costs_one_question_and_no_download(seed_hub):
+    fetched = load_card_report(REPO)
+    card.clear_memory_cache()
+    seed_hub.clear_log()
+
+    report = load_card_report(REPO)
+    assert seed_hub.repo_requests() == [("GET", f"/api/models/{REPO}")]  # nothing downloaded
+    assert report.source == card.SOURCE_HUB and report.commit == fetched.commit
+    assert report.fetched_at == fetched.fetched_at and report.checked_at >= fetched.checked_at
+    assert f"commit {fetched.commit[:12]}" in card.describe_source(report)
+    assert find(report, "eval_wer").value == 0.5141
+
+
+def test_refresh_asks_the_hub_at_once(seed_hub):
+    load_card_report(REPO)
+    seed_hub.clear_log()
+    assert load_card_report(REPO, refresh=True).source == card.SOURCE_HUB
+    assert seed_hub.repo_requests()[0] == ("GET", f"/api/models/{REPO}")
 
 
 def test_revision_is_passed_to_the_hub(seed_hub):
@@ -168,15 +214,20 @@ def test_file_listing_falls_back_to_list_repo_files(seed_hub):
 # --------------------------------------------------------------------- cache and offline
 
 
-def test_disk_cache_serves_a_new_process_without_asking_the_hub(seed_hub):
+def test_the_disk_cache_serves_a_new_process_when_the_hub_is_down(seed_hub):
     load_card_report(REPO)
     card.clear_memory_cache()  # as a new process would start
+    seed_hub.fail_with = 503
     seed_hub.clear_log()
 
     report = load_card_report(REPO)
     assert report.source == card.SOURCE_DISK_CACHE
-    assert seed_hub.repo_requests() == []
+    assert seed_hub.repo_requests() == [("GET", f"/api/models/{REPO}")]
     assert find(report, "eval_wer").value == 0.5141
+    assert any("last confirmed on the Hub" in w for w in report.warnings)
+    seed_hub.clear_log()
+    load_card_report(REPO)  # the Hub is not asked again on every page view
+    assert seed_hub.repo_requests() == []
 
 
 def test_hub_outage_falls_back_to_the_cache_without_retrying(seed_hub):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LONG_WORDS, WORDS, tone_speech
+from conftest import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
 
 from hyasr_space.audio import Clip
 from hyasr_space.decoding import GreedyDecoder, Vocabulary
@@ -32,7 +32,10 @@ def test_bfloat16_reads_the_same_words_as_float32(model_dir: Path, settings: Set
     for text in (WORDS, LONG_WORDS):
         clip = Clip(tone_speech(text)[0], 16_000, name=text)
         reference, fast = fp32.logits(clip), bf16.logits(clip)
-        assert fast.values.dtype == np.float32 and fast.values.shape == reference.values.shape
+        assert fast.values.dtype == np.float32
+        # bf16 kernels differ by CPU (AVX-512 BF16, AMX, emulated on AVX2): the reading
+        # must not; oneDNN's AMX grouped convolution once broke it (model.py).
+        assert_reads_like_float32(fast.values, reference.values)
         assert greedy.decode(fast).text == greedy.decode(reference).text == text
 
 
@@ -46,9 +49,12 @@ def test_a_padded_batch_matches_one_clip_at_a_time(model_dir: Path, settings: Se
     # an unpadded batch runs without a mask, and gives what a mask of ones gives
     features = model._feature_extractor([short], sampling_rate=16_000, return_tensors="np")
     ones = np.ones_like(features["input_values"], dtype=np.int32)
-    np.testing.assert_array_equal(
+    # close, not bit-equal: with and without a mask, attention may take different kernels
+    np.testing.assert_allclose(
         _run_network(model._key, features["input_values"], ones),
         _run_network(model._key, features["input_values"], None),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 
