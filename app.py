@@ -13,15 +13,15 @@ import argparse
 import logging
 
 from hyasr_space.cli import add_serve_arguments
-from hyasr_space.settings import Settings
-from hyasr_space.ui import build_demo, launch
+from hyasr_space.cli.common import command_settings
+from hyasr_space.web import build_demo, launch
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 parser = argparse.ArgumentParser(description="Serve the Armenian speech recognition app.")
 add_serve_arguments(parser)
 args, _ = parser.parse_known_args()  # tolerate options of whatever imports this module
-settings = Settings.from_env()
+settings = command_settings(args)
 demo = build_demo(settings, model=args.model, revision=args.revision)
 
 if __name__ == "__main__":

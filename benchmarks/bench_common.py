@@ -1,7 +1,8 @@
 """What the speed benchmarks share: the XLS-R 1B architecture, audio, realistic logits, memory.
 
-Not a test helper and not part of the package: `speed.py` and `decoder_speed.py` import
-it from beside them.
+Not part of the package: the benchmarks run from the repository root as modules
+(`python -m benchmarks.speed`) and import it as `benchmarks.bench_common`. Held-out
+speech is built on first use (`heldout_dir`), so no benchmark needs a step before it.
 """
 
 from __future__ import annotations
@@ -19,23 +20,26 @@ from typing import Any
 
 import numpy as np
 
+from hyasr_space.settings import LM_DIR as LM_DIR_NAME
+from hyasr_space.settings import SAMPLE_RATE
+
 ROOT = Path(__file__).resolve().parents[1]
-HELDOUT = ROOT / "build" / "speech" / "heldout-test"
+SPEECH_DIR = ROOT / "build" / "speech"
 # The project's 5-gram as tools/build_lm.py leaves it, else the same LM as shipped in the
 # bundled demo model (with the demo model's tuned alpha/beta)
 LM_DIR = next(
     (
         folder
         for folder in (
-            ROOT / "build" / "lm" / "language_model",
-            ROOT / "hyasr_space" / "demo_model" / "language_model",
+            ROOT / "build" / "lm" / LM_DIR_NAME,
+            ROOT / "hyasr_space" / "demo_model" / LM_DIR_NAME,
         )
         if folder.is_dir()
     ),
-    ROOT / "build" / "lm" / "language_model",
+    ROOT / "build" / "lm" / LM_DIR_NAME,
 )
 WORK_DIR = ROOT / "build" / "bench"
-RATE = 16_000
+RATE = SAMPLE_RATE
 FRAME_S = 0.02
 MB = 2**20
 
@@ -153,11 +157,24 @@ def random_checkpoint(layers: int = 48, seed: int = 0) -> Path:
     return folder
 
 
+def heldout_dir(split: str = "test") -> Path:
+    """The held-out speech of `split` (150 Common Voice dev sentences, kept out of every LM
+    and training set, spoken by espeak-ng voices the demo model never heard): built here
+    on first use, as `python -m tools.synth_speech` builds it (a minute; needs espeak-ng)."""
+    folder = SPEECH_DIR / f"heldout-{split}"
+    if not (folder / "metadata.tsv").is_file():
+        from tools.synth_speech import write_heldout
+
+        log(f"building {folder} (espeak-ng, once)")
+        write_heldout(split, SPEECH_DIR)
+    return folder
+
+
 def heldout_sentences(limit: int | None = None) -> list[tuple[Path, str]]:
     """(audio, reference) pairs of the held-out test set (its sentences are not in the LM)."""
     from hyasr_space.evaluation import load_dataset
 
-    return [(u.audio, u.sentence) for u in load_dataset(HELDOUT, limit=limit)]
+    return [(u.audio, u.sentence) for u in load_dataset(heldout_dir(), limit=limit)]
 
 
 def speech(seconds: float, offset: int = 0) -> np.ndarray:

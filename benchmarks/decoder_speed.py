@@ -1,8 +1,8 @@
 """LM beam search speed against accuracy: pyctcdecode's pruning knobs for this vocabulary.
 
-    python benchmarks/decoder_speed.py                      # demo model logits if it exists
-    python benchmarks/decoder_speed.py --logits peaky --limit 150
-    python benchmarks/decoder_speed.py --beam-widths 100 50 25 --prune -10 -5 --token-min -5 -3
+    python -m benchmarks.decoder_speed                      # demo model logits if it exists
+    python -m benchmarks.decoder_speed --logits peaky --limit 150
+    python -m benchmarks.decoder_speed --beam-widths 100 50 25 --prune -10 -5 --token-min -5 -3
 
 Logits are realistic, never flat: the bundled demo model's on the held-out test clips
 (build/speech/heldout-test, sentences kept out of the LM), or, with `--logits peaky` or
@@ -25,12 +25,8 @@ import statistics
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_common import (  # noqa: E402
+from benchmarks.bench_common import (
     FRAME_S,
     LM_DIR,
     heldout_sentences,
@@ -38,12 +34,12 @@ from bench_common import (  # noqa: E402
     machine,
     peaky_logits,
 )
-
-from hyasr_space.audio import load_audio  # noqa: E402
-from hyasr_space.decoding import LMDecoder, Vocabulary  # noqa: E402
-from hyasr_space.model import Logits  # noqa: E402
-from hyasr_space.settings import Settings  # noqa: E402
-from hyasr_space.text import error_rates, normalize_text  # noqa: E402
+from hyasr_space.audio import load_audio
+from hyasr_space.lm import LMDecoder
+from hyasr_space.results import Logits
+from hyasr_space.settings import Settings
+from hyasr_space.text import error_rates, normalize_text
+from hyasr_space.vocabulary import Vocabulary
 
 DEFAULT = (100, -10.0, -5.0)
 

@@ -1,7 +1,7 @@
 """Is a faster beam search a drop-in for pyctcdecode? flashlight-text's lexicon decoder, measured.
 
     pip install flashlight-text==0.0.7      # not a requirement of the app
-    python benchmarks/flashlight_decoder.py --limit 150
+    python -m benchmarks.flashlight_decoder --limit 150
 
 flashlight-text (the C++ decoder behind torchaudio's `ctc_decoder`) runs a CTC beam search
 with KenLM fusion over a lexicon trie. The comparison decodes the same demo-model logits
@@ -24,19 +24,14 @@ import json
 import math
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_common import heldout_sentences, log, machine  # noqa: E402
-
-from hyasr_space.audio import load_audio  # noqa: E402
-from hyasr_space.settings import Settings  # noqa: E402
-from hyasr_space.text import error_rates, normalize_text  # noqa: E402
-from hyasr_space.transcriber import Transcriber  # noqa: E402
+from benchmarks.bench_common import heldout_sentences, log, machine
+from hyasr_space.audio import load_audio
+from hyasr_space.settings import Settings
+from hyasr_space.text import error_rates, normalize_text
+from hyasr_space.transcriber import Transcriber
 
 
 def flashlight_decoder(transcriber: Transcriber, lm_weight: float, word_score: float, beam: int):

@@ -1,7 +1,7 @@
 """Greedy (and LM) transcripts of the int8 (or bf16) path against float32 on the held-out set.
 
-    python benchmarks/int8_agreement.py                    # the bundled demo model, int8
-    python benchmarks/int8_agreement.py --dtypes int8 bfloat16 --model PATH --limit 50
+    python -m benchmarks.int8_agreement                    # the bundled demo model, int8
+    python -m benchmarks.int8_agreement --dtypes int8 bfloat16 --model PATH --limit 50
 
 Every path reads the same clips; the report gives each one's corpus WER/CER, the number
 of clips whose transcript differs from float32's, its WER/CER against float32 itself,
@@ -16,22 +16,18 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_common import HELDOUT, machine  # noqa: E402
-
-from hyasr_space.evaluation import evaluate, load_dataset  # noqa: E402
-from hyasr_space.model import load_model  # noqa: E402
-from hyasr_space.settings import Settings  # noqa: E402
-from hyasr_space.text import error_rates  # noqa: E402
-from hyasr_space.transcriber import Transcriber  # noqa: E402
+from benchmarks.bench_common import heldout_dir, machine
+from hyasr_space.evaluation import evaluate, load_dataset
+from hyasr_space.model import load_model
+from hyasr_space.settings import Settings
+from hyasr_space.text import error_rates
+from hyasr_space.transcriber import Transcriber
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="demo")
-    parser.add_argument("--data", type=Path, default=HELDOUT)
+    parser.add_argument("--data", type=Path, default=None, help="default: the held-out test set")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--decoder", default="both", choices=("greedy", "lm", "both"))
     parser.add_argument("--cache-dir", type=Path, default=None)
@@ -40,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     base = Settings(device="cpu", fallback_model=None, warm_up=False)
     if args.cache_dir:
         base = replace(base, cache_dir=args.cache_dir)
+    args.data = args.data or heldout_dir()
     dataset = load_dataset(args.data, limit=args.limit)
     reports = {}
     for dtype in ("float32", *args.dtypes):

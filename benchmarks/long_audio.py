@@ -1,7 +1,7 @@
 """Peak memory and time against audio length, for the chunked pipeline and the stock one.
 
-    python benchmarks/long_audio.py                       # 1, 5, 30 and 60 minutes
-    python benchmarks/long_audio.py --minutes 1 5 --stock-minutes 1 5 --lm
+    python -m benchmarks.long_audio                       # 1, 5, 30 and 60 minutes
+    python -m benchmarks.long_audio --minutes 1 5 --stock-minutes 1 5 --lm
 
 Each length runs in a fresh Python process, so one length's memory cannot hide in
 another's peak. A worker loads the model (the bundled demo model; without it a randomly
@@ -38,6 +38,7 @@ import argparse
 import ctypes
 import gc
 import json
+import math
 import os
 import platform
 import resource
@@ -52,17 +53,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from hyasr_space.lm import silence_cuts
+from hyasr_space.settings import SAMPLE_RATE, Settings
+from tools.espeak import SENTENCES, speak
+from tools.espeak import available as espeak_available
 
-from hyasr_space.espeak import SENTENCES, speak  # noqa: E402
-from hyasr_space.espeak import available as espeak_available  # noqa: E402
-from hyasr_space.settings import SAMPLE_RATE, Settings  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_MINUTES = (1.0, 5.0, 30.0, 60.0)
 DEFAULT_STOCK_MINUTES = (1.0, 5.0)
-SILENCE_CUT_S = 0.5  # the segmented LM decode cuts where blank wins for this long ...
-MIN_SEGMENT_S = 20.0  # ... once the segment is this long
 SAMPLE_EVERY_S = 0.003
 MB = 2**20
 
@@ -147,8 +146,6 @@ def resolve_model(requested: str | None, workdir: Path) -> tuple[Path, str]:
 
 
 def build_random_model(folder: Path, config_file: Path) -> None:
-    import importlib.util
-
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 
@@ -157,12 +154,9 @@ def build_random_model(folder: Path, config_file: Path) -> None:
     if config_file.is_file():
         config = Wav2Vec2Config.from_pretrained(config_file.parent)
     else:
-        spec = importlib.util.spec_from_file_location(
-            "train_demo_model", ROOT / "tools" / "train_demo_model.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        config = module.model_config()
+        from tools.train_demo_model import model_config
+
+        config = model_config()
     torch.manual_seed(0)
     folder.mkdir(parents=True)
     Wav2Vec2ForCTC(config).eval().save_pretrained(folder)
@@ -220,50 +214,11 @@ def tile(unit: np.ndarray, minutes: float) -> np.ndarray:
 # --- workers (one per length, in a fresh process) ------------------------------------
 
 
-def silence_cuts(
-    logits, blank_id: int, min_blank_s: float = SILENCE_CUT_S, min_segment_s: float = MIN_SEGMENT_S
-) -> list[int]:
-    """Frame indices that cut `logits` into segments of at least `min_segment_s`, each cut
-    at the start of a run of >= `min_blank_s` where blank wins.
-
-    Cutting at the run's start, not its middle, leaves any stray letter of the silence
-    to the next segment, where it meets the next word as it would in one long decode;
-    at the end of a segment it would stand as a word of its own."""
-    blank = logits.values.argmax(axis=1) == blank_id
-    min_run = max(1, round(min_blank_s / logits.seconds_per_frame))
-    min_length = round(min_segment_s / logits.seconds_per_frame)
-    cuts, run_start = [0], None
-    for frame, is_blank in enumerate(np.append(blank, False)):
-        if is_blank and run_start is None:
-            run_start = frame
-        elif not is_blank and run_start is not None:
-            long_enough = frame - run_start >= min_run and frame < len(blank)
-            if long_enough and run_start + 1 - cuts[-1] >= min_length:
-                cuts.append(run_start + 1)
-            run_start = None
-    return [*cuts, logits.frames]
-
-
-def segmented_lm_decode(lm, logits, **cut_options):
-    """Beam search segment by segment (see `silence_cuts`); word times stay clip-relative."""
-    from hyasr_space.decoding import Transcript, Word
-    from hyasr_space.model import Logits
-
-    cuts = silence_cuts(logits, lm.vocabulary.blank_id, **cut_options)
-    words, texts = [], []
-    for start, end in zip(cuts, cuts[1:], strict=False):
-        piece = lm.decode(Logits(logits.values[start:end], logits.seconds_per_frame))
-        offset = start * logits.seconds_per_frame
-        words += [Word(w.text, w.start + offset, w.end + offset) for w in piece.words]
-        texts += [piece.text] if piece.text else []
-    return Transcript(" ".join(texts), tuple(words), "lm", "segmented"), len(cuts) - 1
-
-
 def work(args: argparse.Namespace) -> dict:
     import torch
 
     from hyasr_space.audio import load_audio
-    from hyasr_space.model import load_model, plan_windows
+    from hyasr_space.model import load_model
     from hyasr_space.text import error_rates
     from hyasr_space.transcriber import Transcriber
 
@@ -307,13 +262,7 @@ def work(args: argparse.Namespace) -> dict:
         clip = load_audio(wav, settings)
     record("decode", phase)
     model = transcriber.model
-    windows = plan_windows(
-        len(clip.samples),
-        int(settings.chunk_s * model.sample_rate),
-        int(settings.chunk_context_s * model.sample_rate),
-        model._kernels,
-        model._strides,
-    )
+    windows = model.plan(len(clip.samples))
     with Phase().measure() as phase:
         logits = transcriber.logits(clip)
     record("forward", phase)
@@ -333,12 +282,15 @@ def work(args: argparse.Namespace) -> dict:
         text_head=greedy.text[:80],
     )
     if args.lm and transcriber.lm is not None:
-        with Phase().measure() as phase:
-            whole = transcriber.lm.decode(logits)
+        lm = transcriber.lm
+        with Phase().measure() as phase:  # one search over the whole clip
+            whole = lm.decode(logits, replace(lm.defaults, segment_s=math.inf))
         record("lm_whole", phase)
-        with Phase().measure() as phase:
-            pieces, count = segmented_lm_decode(transcriber.lm, logits)
+        with Phase().measure() as phase:  # as the app does it: cut at silences
+            pieces = lm.decode(logits)
         record("lm_segmented", phase)
+        count = len(silence_cuts(lm.vocabulary.log_probs(logits), lm.vocabulary.blank_id,
+                                 logits.seconds_per_frame)) - 1  # fmt: skip
         rates = error_rates([whole.text], [pieces.text]) if whole.text else None
         result.update(
             lm_segments=count,
@@ -379,13 +331,13 @@ def work_stock(args: argparse.Namespace) -> dict:
 def spawn(kind: str, minutes: float, model_dir: Path, unit: Path, workdir: Path, args) -> dict:
     out = workdir / f"{kind}-{minutes:g}.json"
     command = [
-        sys.executable, __file__, "--worker", kind, "--minutes", str(minutes),
+        sys.executable, "-m", "benchmarks.long_audio", "--worker", kind, "--minutes", str(minutes),
         "--model-dir", str(model_dir), "--unit", str(unit), "--workdir", str(workdir),
         "--out", str(out), "--chunk-s", str(args.chunk_s), "--context-s", str(args.context_s),
         "--batch", str(args.batch),
     ] + (["--lm"] if args.lm else [])  # fmt: skip
     started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     if done.returncode != 0:
         tail = done.stderr.decode(errors="replace")[-2000:]
         return {"minutes": minutes, "error": f"exit {done.returncode}: {tail}"}

@@ -1,8 +1,8 @@
 """Latency, forward and decode time, memory and throughput: our paths against transformers' own.
 
-    python benchmarks/speed.py                        # XLS-R 1B, random weights (~6 min on 2 cores)
-    python benchmarks/speed.py --layers 4             # the same architecture cut to 4 layers
-    python benchmarks/speed.py --model demo --paths stock fp32 int8 --seconds 10 60
+    python -m benchmarks.speed                        # XLS-R 1B, random weights (~6 min on 2 cores)
+    python -m benchmarks.speed --layers 4             # the same architecture cut to 4 layers
+    python -m benchmarks.speed --model demo --paths stock fp32 int8 --seconds 10 60
 
 Paths, all on the same checkpoint, audio and machine, in one process:
 
@@ -61,10 +61,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_common import (  # noqa: E402
+from benchmarks.bench_common import (
     RATE,
     PeakMemory,
     heldout_sentences,
@@ -74,19 +71,13 @@ from bench_common import (  # noqa: E402
     random_checkpoint,
     speech,
 )
-
-from hyasr_space.audio import Clip  # noqa: E402
-from hyasr_space.decoding import LMSettings  # noqa: E402
-from hyasr_space.model import (  # noqa: E402
-    AcousticModel,
-    Logits,
-    load_model,
-    pick_device,
-    resolve_model,
-)
-from hyasr_space.settings import Settings  # noqa: E402
-from hyasr_space.text import error_rates  # noqa: E402
-from hyasr_space.transcriber import Transcriber  # noqa: E402
+from hyasr_space.checkpoints import resolve_model
+from hyasr_space.lm import LMSettings
+from hyasr_space.model import AcousticModel, load_model, pick_device
+from hyasr_space.results import Clip, Logits
+from hyasr_space.settings import Settings
+from hyasr_space.text import error_rates
+from hyasr_space.transcriber import Transcriber
 
 PATHS = ("stock", "fp32", "int8", "torch-int8", "bf16", "compiled", "batched")
 SLOW = ("stock", "fp32", "torch-int8", "bf16", "compiled")
@@ -270,8 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # no demo model yet: peaky logits instead
             log(f"no demo model ({error}); LM timings on peaky logits")
         report["lm_logits"] = "demo model on held-out speech" if demo else "peaky (held-out text)"
-    lm_logits = {s: realistic_logits(s, 0, demo) for s in args.seconds}
-    audio = {s: speech(s) for s in args.seconds}
+    lengths = sorted({*args.seconds, *args.slow_seconds})  # slow paths run fewer lengths
+    lm_logits = {s: realistic_logits(s, 0, demo) for s in lengths}
+    audio = {s: speech(s) for s in lengths}
     warm = speech(1.0, offset=7)
     lm_warm = realistic_logits(3.0, 7, demo)
     memory_before = PeakMemory().start_mb
@@ -299,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                 model = AcousticModel(
                     fp32.model.source,
                     network,
-                    fp32.model._feature_extractor,
+                    fp32.model.feature_extractor,
                     device="cpu",
                     dtype="torch-int8",
                     settings=base,
@@ -378,7 +370,7 @@ def stock_pipelines(fp32: Transcriber, device: str) -> tuple[Any, Any]:
     tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(model.path)
     common = {
         "model": model.network,
-        "feature_extractor": model._feature_extractor,
+        "feature_extractor": model.feature_extractor,
         "tokenizer": tokenizer,
         "device": 0 if device == "cuda" else -1,
     }

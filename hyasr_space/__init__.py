@@ -4,11 +4,14 @@
     result = Transcriber.load().transcribe("speech.wav", decoder="both")
     print(result.best.text, result.best.words)
 
-The Gradio app is `hyasr_space.ui.build_demo`; the command line is `hyasr_space.cli`.
+The Gradio app is `hyasr_space.web.build_demo`; the command line is `hyasr_space.cli`;
+`hyasr_space.caches.clear()` forgets every loaded model. The README's "How it works"
+lists the modules, one line each.
 """
 
-from .audio import AudioInput, Clip, load_audio
-from .decoding import GreedyDecoder, LMDecoder, LMSettings, Transcript, Vocabulary, Word
+from .audio import AudioInput, load_audio
+from .checkpoints import ModelSource, resolve_model
+from .decoding import Decoder, GreedyDecoder
 from .errors import (
     AudioDecodeError,
     AudioError,
@@ -20,10 +23,13 @@ from .errors import (
     InvalidRequestError,
     ModelUnavailableError,
 )
-from .model import AcousticModel, Logits, ModelSource, load_model, resolve_model
+from .lm import LMDecoder, LMSettings
+from .model import AcousticModel, load_model
+from .results import Clip, DecoderChoice, Logits, Transcript, Transcription, Word
 from .settings import DEFAULT_MODEL, Settings
 from .text import error_rates, normalize_text
-from .transcriber import DecoderChoice, Transcriber, Transcription
+from .transcriber import Transcriber
+from .vocabulary import Vocabulary
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -34,6 +40,7 @@ __all__ = [
     "AudioTooLongError",
     "AudioTooShortError",
     "Clip",
+    "Decoder",
     "DecoderChoice",
     "EmptyAudioError",
     "FileTooLargeError",

@@ -1,24 +1,22 @@
 """Audio in: a file or a recording, to 16 kHz mono float32 (`Clip`).
 
 Files are read with libsndfile (wav, flac, ogg, mp3, ...) and, failing that, with an
-ffmpeg subprocess (m4a, webm, aac, ...). Arrays follow Gradio's microphone convention,
-``(samples,)`` or ``(samples, channels)``; a ``(channels, samples)`` array is recognised
-by its shape. Integer samples are scaled by their type's range, never by their peak, so
-silence stays silence. Non-finite samples (NaN, inf) become 0: a few bad samples from a
-broken recorder should not cost the whole transcription, and an all-NaN array becomes
-silence, which transcribes to nothing; a *file* with no finite sample at all is refused
-as damaged. Audio shorter than `Settings.min_duration_s` is refused: it cannot hold a
-word, and the model would only guess at the padding.
+ffmpeg subprocess (m4a, webm, aac, ...); resampling is soxr's "HQ". Arrays follow
+Gradio's microphone convention, ``(samples,)`` or ``(samples, channels)``; a
+``(channels, samples)`` array is recognised by its shape. Integer samples are scaled by
+their type's range, never by their peak, so silence stays silence. Non-finite samples
+(NaN, inf) become 0: a few bad samples from a broken recorder should not cost the whole
+transcription, and an all-NaN array becomes silence, which transcribes to nothing; a
+*file* with no finite sample at all is refused as damaged. Audio shorter than
+`Settings.min_duration_s` is refused: it cannot hold a word, and the model would only
+guess at the padding.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TypeAlias
 
@@ -31,33 +29,12 @@ from .errors import (
     EmptyAudioError,
     FileTooLargeError,
 )
-from .settings import SAMPLE_RATE, Settings
+from .results import Clip
+from .settings import Settings
 
 MAX_CHANNELS = 64  # a wider axis than this is taken for time, not channels
 FFMPEG_TIMEOUT_S = 120
 _FFMPEG_MARGIN_S = 1.0  # decode a little past the limit to tell "too long" from "at the limit"
-
-
-@dataclass(frozen=True, eq=False)
-class Clip:
-    """Mono float32 samples at `sample_rate` (16 kHz for every clip this module makes)."""
-
-    samples: np.ndarray
-    sample_rate: int = SAMPLE_RATE
-    name: str = "recording"
-    source_rate: int = field(default=SAMPLE_RATE)  # the rate before resampling
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """Content hash: equal audio gives equal fingerprints whatever its name."""
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(str(self.sample_rate).encode())
-        digest.update(np.ascontiguousarray(self.samples, dtype=np.float32).tobytes())
-        return digest.hexdigest()
 
 
 AudioInput: TypeAlias = "str | os.PathLike[str] | tuple[int, np.ndarray] | Clip"

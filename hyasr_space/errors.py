@@ -67,3 +67,7 @@ class InvalidRequestError(HyasrError, ValueError):
 
 class ModelUnavailableError(HyasrError, RuntimeError):
     """The model could not be found, downloaded or loaded."""
+
+
+class DatasetError(HyasrError, ValueError):
+    """A labelled data set cannot be read: no TSV, missing columns, missing audio."""

@@ -2,6 +2,8 @@
 
     hyasr eval --model demo --data build/speech/heldout-test --decoder both --format json
 
+(the command is cli/evaluate.py; this module reads data sets and scores them).
+
 A data set is a Common Voice style TSV with ``path`` and ``sentence`` columns; the audio
 paths are relative to the TSV or, as in a Common Voice release, to its ``clips/`` folder.
 `load_dataset` accepts the TSV itself or a folder holding ``metadata.tsv``, ``test.tsv``
@@ -23,20 +25,18 @@ limits (a test set is trusted input), but with the app's chunking and decoding s
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from .audio import load_audio
-from .decoding import GREEDY, LM, LMSettings
-from .errors import AudioError, HyasrError, InvalidRequestError
-from .settings import DEVICES, DTYPES, Settings
+from .errors import DatasetError
+from .lm import LMSettings
+from .settings import BOTH, LM, Settings
 from .text import error_rates
 from .transcriber import Transcriber
 
@@ -48,16 +48,9 @@ SENTENCE_COLUMNS = ("sentence", "text", "transcription")
 # Evaluation reads trusted files: lift the app's upload limits (one hour, 1 GB).
 EVAL_MAX_DURATION_S = 3600.0
 EVAL_MAX_FILE_SIZE_MB = 1024.0
-BOTH = "both"
-DECODER_CHOICES = (GREEDY, LM, BOTH)
-FORMATS = ("text", "json", "markdown")
 HYPOTHESIS_SUFFIXES = (".jsonl", ".json")  # anything else is written as TSV
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class DatasetError(HyasrError, ValueError):
-    """The data set cannot be read: no TSV, missing columns, missing audio."""
 
 
 @dataclass(frozen=True)
@@ -249,32 +242,10 @@ def lm_settings_dict(settings: LMSettings) -> dict[str, Any]:
     }
 
 
-def resolve_decoders(transcriber: Transcriber, decoders: str | Iterable[str]) -> tuple[str, ...]:
-    """Decoder names to run: "both" is greedy and, when the model has one, the LM.
-
-    Raises `InvalidRequestError` (a `ValueError`) for an unknown name, or for "lm" on a
-    model without a language model.
-    """
-    names = [decoders] if isinstance(decoders, str) else list(decoders)
-    chosen: list[str] = []
-    for name in names:
-        if name not in DECODER_CHOICES:
-            raise InvalidRequestError(
-                f"unknown decoder {name!r}; choose from {', '.join(DECODER_CHOICES)}"
-            )
-        if name == LM and transcriber.lm is None:
-            raise InvalidRequestError(
-                f"{transcriber.model_name} has no language model to evaluate."
-            )
-        wanted = [GREEDY, LM] if name == BOTH else [name]
-        chosen += [n for n in wanted if n not in chosen and (n != LM or transcriber.lm is not None)]
-    return tuple(n for n in (GREEDY, LM) if n in chosen)
-
-
 def evaluate(
     transcriber: Transcriber,
     dataset: Sequence[Utterance],
-    decoders: str | Iterable[str] = BOTH,
+    decoder: str = BOTH,
     lm_settings: LMSettings | None = None,
     *,
     data_name: str = "",
@@ -283,13 +254,16 @@ def evaluate(
 ) -> EvalReport:
     """Transcribe every utterance once per decoder from one forward pass, and score it.
 
-    `decoders` is "greedy", "lm", "both" or a list of them; `lm_settings` overrides the
-    checkpoint's beam search settings. Raises `ValueError` for an empty data set or an
-    unavailable decoder, and the `AudioError`s of `load_audio` for an unreadable clip.
+    `decoder` is "greedy", "lm" or "both" ("both" is greedy alone for a model without a
+    language model); `lm_settings` overrides the checkpoint's beam search settings.
+    Raises `ValueError` for an empty data set or for "lm" on a model without a language
+    model (a score must name the decoder that made it), and the `AudioError`s of
+    `load_audio` for an unreadable clip.
     """
     if not dataset:
         raise DatasetError("the data set has no utterances.")
-    names = resolve_decoders(transcriber, decoders)
+    decoders, _ = transcriber.decoders(decoder, strict=True)
+    names = [d.name for d in decoders]
     lm = transcriber.lm
     settings = lm_settings or transcriber.lm_defaults
     audio_settings = evaluation_settings(transcriber.settings)
@@ -308,21 +282,18 @@ def evaluate(
         load_seconds += loaded - started
         audio_seconds += clip.duration
         texts = {}
-        for name in names:
+        for each in decoders:
             started = time.perf_counter()
-            if name == GREEDY:
-                texts[name] = transcriber.greedy.decode(logits).text
-            else:
-                assert lm is not None  # resolve_decoders made sure
-                texts[name] = lm.decode(logits, settings).text
-            decode_seconds[name] += time.perf_counter() - started
-            hypotheses[name].append(texts[name])
+            texts[each.name] = each.decode(logits, settings).text
+            decode_seconds[each.name] += time.perf_counter() - started
+            hypotheses[each.name].append(texts[each.name])
         items.append(UtteranceResult(utterance.name, utterance.sentence, clip.duration, texts))
         if progress is not None:
             progress(index + 1, len(dataset))
     references = [utterance.sentence for utterance in dataset]
     results = []
-    for name in names:
+    for each in decoders:
+        name = each.name
         rates = error_rates(references, hypotheses[name])
         results.append(
             DecoderResult(
@@ -333,7 +304,7 @@ def evaluate(
                 decode_seconds=decode_seconds[name],
                 rtf=(forward_seconds + decode_seconds[name]) / audio_seconds,
                 decode_rtf=decode_seconds[name] / audio_seconds,
-                description=_describe(transcriber, name, settings),
+                description=each.describe(settings),
                 lm_settings=settings if name == LM else None,
             )
         )
@@ -361,12 +332,6 @@ def evaluation_settings(settings: Settings) -> Settings:
         max_duration_s=max(settings.max_duration_s, EVAL_MAX_DURATION_S),
         max_file_size_mb=max(settings.max_file_size_mb, EVAL_MAX_FILE_SIZE_MB),
     )
-
-
-def _describe(transcriber: Transcriber, decoder: str, settings: LMSettings) -> str:
-    if decoder == LM and transcriber.lm is not None:
-        return transcriber.lm.describe(settings)
-    return "greedy CTC (no language model)"
 
 
 def format_report_text(report: EvalReport) -> str:
@@ -423,140 +388,3 @@ def write_hypotheses(report: EvalReport, path: Path) -> Path:
                 row += [item.hypotheses[name] for name in decoders]
                 handle.write("\t".join(" ".join(cell.split()) for cell in row) + "\n")
     return path
-
-
-# --- command line ---------------------------------------------------------------------
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model, --revision, --device, --dtype (shared by `eval` and `tune-lm`)."""
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="Hub id, local directory in the Hub layout, or 'demo' for the bundled model",
-    )
-    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag, commit)")
-    parser.add_argument("--device", choices=DEVICES, default=None, help="default: HYASR_DEVICE")
-    parser.add_argument("--dtype", choices=DTYPES, default=None, help="default: HYASR_DTYPE")
-
-
-def add_data_arguments(
-    parser: argparse.ArgumentParser, splits: Sequence[str] = DEFAULT_SPLITS
-) -> None:
-    """--data, --split, --limit; `splits` are the TSVs looked for in a folder, in order."""
-    names = [f"{split}.tsv" for split in splits]
-    parser.add_argument(
-        "--data",
-        required=True,
-        type=Path,
-        help="a TSV with 'path' and 'sentence' columns, or a folder with "
-        f"{', '.join(names[:-1])} or {names[-1]} (audio beside it or in clips/)",
-    )
-    parser.add_argument(
-        "--split", default=None, help="which TSV of a folder to read, e.g. 'dev' or 'test'"
-    )
-    parser.add_argument("--limit", type=int, default=None, help="only the first N utterances")
-
-
-def add_lm_override_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--alpha", type=float, default=None, help="LM weight (default: attrs.json)")
-    parser.add_argument("--beta", type=float, default=None, help="word bonus (default: attrs.json)")
-    parser.add_argument("--beam-width", type=int, default=None, help="default: HYASR_BEAM_WIDTH")
-
-
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``hyasr eval``."""
-    add_model_arguments(parser)
-    add_data_arguments(parser)
-    parser.add_argument("--decoder", choices=DECODER_CHOICES, default=BOTH)
-    add_lm_override_arguments(parser)
-    parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument(
-        "--hypotheses",
-        type=Path,
-        default=None,
-        help="write per-utterance hypotheses here (.tsv, or .jsonl for JSON lines)",
-    )
-
-
-def command_error(error: Exception) -> int:
-    """Print a command's error; its exit status: 1 for unreadable audio, else 2."""
-    print(f"hyasr: {error}", file=sys.stderr)
-    return 1 if isinstance(error, (AudioError, OSError)) else 2
-
-
-def load_transcriber(args: argparse.Namespace) -> Transcriber:
-    """The transcriber of --model (never a fallback: a score must name its model)."""
-    transcriber = Transcriber.load(args.model, args.revision, command_settings(args))
-    for notice in transcriber.notices:
-        print(f"hyasr: warning: {notice}", file=sys.stderr)
-    return transcriber
-
-
-def command_settings(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, with the command's --device/--dtype on top."""
-    settings = Settings.from_env()
-    overrides = {
-        name: getattr(args, name)
-        for name in ("device", "dtype")
-        if getattr(args, name, None) is not None
-    }
-    return replace(settings, **overrides)
-
-
-def lm_overrides(base: LMSettings, args: argparse.Namespace) -> LMSettings:
-    """`base` with the command's --alpha/--beta/--beam-width, where given."""
-    changes = {
-        name: getattr(args, name)
-        for name in ("alpha", "beta", "beam_width")
-        if getattr(args, name, None) is not None
-    }
-    return replace(base, **changes)
-
-
-def progress_printer(label: str, stream: TextIO | None = None) -> ProgressCallback | None:
-    """A one-line counter on a terminal's stderr; nothing when stderr is not a terminal."""
-    stream = stream or sys.stderr
-    if not stream.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        stream.write(f"\r{label} {done}/{total}" + ("\n" if done == total else ""))
-        stream.flush()
-
-    return show
-
-
-def run_eval_command(args: argparse.Namespace) -> int:
-    """``hyasr eval``: print WER/CER/RTF per decoder.
-
-    Exit status (as `hyasr transcribe`): 0 done, 1 a clip could not be read, 2 no model,
-    no data set, or bad options.
-    """
-    try:
-        tsv = find_tsv(args.data, _splits(args.split, DEFAULT_SPLITS))
-        dataset = load_dataset(tsv, limit=args.limit)
-        transcriber = load_transcriber(args)
-        report = evaluate(
-            transcriber,
-            dataset,
-            args.decoder,
-            lm_overrides(transcriber.lm_defaults, args),
-            data_name=str(tsv),
-            progress=progress_printer("transcribing"),
-        )
-    except (HyasrError, ValueError, OSError) as error:
-        return command_error(error)
-    if args.hypotheses is not None:
-        write_hypotheses(report, args.hypotheses)
-    if args.format == "json":
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    elif args.format == "markdown":
-        print(format_report_markdown(report))
-    else:
-        print(format_report_text(report))
-    return 0
-
-
-def _splits(split: str | None, default: Sequence[str]) -> Sequence[str]:
-    return (split,) if split else default

@@ -2,16 +2,16 @@
 
     hyasr tune-lm --model demo --data build/speech/heldout-tune --write
 
+(the command is cli/tune_lm.py; this module searches and writes attrs.json).
+
 The acoustic model runs once per clip (`collect_logits`; with ``--logits-cache`` its
 output is kept in an ``.npz`` file and reused while the model and the audio are the
 same). The search then only decodes: for every (alpha, beta) of a grid it beam-searches
 every clip with per-call `LMSettings` (the shared `LMDecoder` is never mutated) and scores
 the text with `text.error_rates`, the card's corpus-level WER and CER. The grid is
-searched with a narrow beam (32; beam search time grows with the width: on an
-undertrained demo checkpoint with soft logits, 10 clips took 0.2 s at beam 8, 1.3 s at
-32, 3.7 s at 100), and the default grid has 9 x 11 points, so a 150-clip tune set costs
-99 x 150 decodes: pass a coarser grid (``--alphas 0:2:0.5 --betas=-1:4:1``) for a first
-look.
+searched with a narrow beam (32: beam search time grows with the width), and the
+default grid has 9 x 11 points, so a 150-clip tune set costs 99 x 150 decodes: pass a
+coarser grid (``--alphas 0:2:0.5 --betas=-1:4:1``) for a first look.
 
 The best point has the lowest WER, then the lowest CER; among equals, the one nearest the
 checkpoint's current settings wins, so a data set that cannot tell settings apart changes
@@ -23,15 +23,12 @@ written there, since pyctcdecode passes every attrs.json key to its ``LanguageMo
 
 Parallelism: ``--jobs N`` decodes grid points in N forked processes that inherit the
 loaded LM and the logits (nothing is pickled but the texts coming back); the beam-width
-table always runs in one process, since it times the decoder. Measured on the 2-core
-development machine while a training job kept both cores busy (load 4.7): 12 settings x
-80 utterances took 9.4 and 7.3 s with one job, 6.5 and 7.6 s with two, so no reliable
-gain there and one job is the default; on free cores two jobs should approach half.
+table always runs in one process, since it times the decoder. One job is the default:
+on the 2-core development machines two jobs gained nothing reliable.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -46,23 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from .audio import Clip, load_audio
-from .decoding import LM_DIR, GreedyDecoder, LMDecoder, LMSettings
-from .errors import HyasrError
-from .evaluation import (
-    DatasetError,
-    ProgressCallback,
-    Utterance,
-    add_data_arguments,
-    add_model_arguments,
-    command_error,
-    evaluation_settings,
-    find_tsv,
-    load_dataset,
-    load_transcriber,
-    progress_printer,
-)
-from .model import WEIGHT_FILES, Logits
+from .audio import load_audio
+from .checkpoints import WEIGHT_FILES
+from .decoding import GreedyDecoder
+from .errors import DatasetError
+from .evaluation import ProgressCallback, Utterance, evaluation_settings
+from .lm import LMDecoder, LMSettings
+from .results import Clip, Logits
+from .settings import LM_DIR
 from .text import ErrorRates, error_rates
 from .transcriber import Transcriber
 
@@ -288,28 +276,49 @@ def _write_cache(path: Path, key: str, logits: Sequence[Logits]) -> None:
     os.replace(handle.name, path)
 
 
-# Set in the parent before forking, so worker processes inherit the LM and the logits.
-_WORK: tuple[LMDecoder, Sequence[Logits], LMSettings] | None = None
+@dataclass(frozen=True)
+class _GridWork:
+    """What every grid point decodes: the decoder, the logits, the other settings."""
+
+    decoder: LMDecoder
+    logits: Sequence[Logits]
+    base: LMSettings
+
+    def __call__(self, point: tuple[float, float]) -> list[str]:
+        settings = replace(self.base, alpha=point[0], beta=point[1])
+        return [self.decoder.decode(item, settings).text for item in self.logits]
 
 
-def _decode_all(point: tuple[float, float]) -> list[str]:
-    assert _WORK is not None
-    decoder, logits, base = _WORK
-    settings = replace(base, alpha=point[0], beta=point[1])
-    return [decoder.decode(item, settings).text for item in logits]
+# A forked worker's work, handed over once by the pool's initializer (fork copies it, it
+# is never pickled); each task then sends only a point and gets texts back.
+_worker_work: _GridWork | None = None
 
 
-def _map_points(points: list[tuple[float, float]], jobs: int) -> Iterator[list[str]]:
+def _start_worker(work: _GridWork) -> None:
+    global _worker_work
+    _worker_work = work
+
+
+def _decode_in_worker(point: tuple[float, float]) -> list[str]:
+    assert _worker_work is not None
+    return _worker_work(point)
+
+
+def _map_points(
+    work: _GridWork, points: list[tuple[float, float]], jobs: int
+) -> Iterator[list[str]]:
     if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return map(_decode_all, points)
-    return _map_forked(points, jobs)
+        return map(work, points)
+    return _map_forked(work, points, jobs)
 
 
-def _map_forked(points: list[tuple[float, float]], jobs: int) -> Iterator[list[str]]:
-    pool = multiprocessing.get_context("fork").Pool(jobs)
+def _map_forked(
+    work: _GridWork, points: list[tuple[float, float]], jobs: int
+) -> Iterator[list[str]]:
+    pool = multiprocessing.get_context("fork").Pool(jobs, _start_worker, (work,))
     try:
         # imap keeps the order; one point per task keeps every worker busy to the end.
-        yield from pool.imap(_decode_all, points, chunksize=1)
+        yield from pool.imap(_decode_in_worker, points, chunksize=1)
     finally:
         pool.terminate()
 
@@ -327,7 +336,6 @@ def tune_lm(
     `base` supplies every other beam search setting and the starting point (default:
     the decoder's checkpoint settings). Raises `ValueError` on mismatched inputs.
     """
-    global _WORK
     options = options or TuneOptions()
     base = base or decoder.defaults
     if options.search_beam_width is not None:
@@ -350,17 +358,14 @@ def tune_lm(
         points.append(current)
     started = time.perf_counter()
     scored: dict[tuple[float, float], GridPoint] = {}
-    _WORK = (decoder, prepared, base_for_search)
-    try:
-        for index, (point, texts) in enumerate(
-            zip(points, _map_points(points, options.jobs), strict=True)
-        ):
-            rates = error_rates(references, texts)
-            scored[point] = GridPoint(point[0], point[1], rates.wer, rates.cer)
-            if progress is not None:
-                progress(index + 1, len(points))
-    finally:
-        _WORK = None
+    work = _GridWork(decoder, prepared, base_for_search)
+    for index, (point, texts) in enumerate(
+        zip(points, _map_points(work, points, options.jobs), strict=True)
+    ):
+        rates = error_rates(references, texts)
+        scored[point] = GridPoint(point[0], point[1], rates.wer, rates.cer)
+        if progress is not None:
+            progress(index + 1, len(points))
     search_seconds = time.perf_counter() - started
 
     def rank(point: GridPoint) -> tuple[float, ...]:
@@ -454,112 +459,3 @@ def format_tune_text(report: TuneReport) -> str:
         f"({report.jobs} job{'s' if report.jobs > 1 else ''})",
     ]
     return "\n".join(lines)
-
-
-# --- command line ---------------------------------------------------------------------
-
-
-def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``hyasr tune-lm``."""
-    add_model_arguments(parser)
-    add_data_arguments(parser, TUNE_SPLITS)
-    parser.add_argument(
-        "--alphas", type=parse_grid, default=DEFAULT_ALPHAS, help="start:stop:step or a,b,c"
-    )
-    parser.add_argument(
-        "--betas",
-        type=parse_grid,
-        default=DEFAULT_BETAS,
-        help="start:stop:step or a,b,c; write a negative start as --betas=-1:4:0.5",
-    )
-    parser.add_argument(
-        "--search-beam",
-        type=int,
-        default=DEFAULT_SEARCH_BEAM,
-        help=f"beam width of the grid search (default {DEFAULT_SEARCH_BEAM})",
-    )
-    parser.add_argument(
-        "--beam-widths",
-        type=parse_beam_widths,
-        default=DEFAULT_BEAM_WIDTHS,
-        help="beam widths to time at the best alpha and beta",
-    )
-    parser.add_argument(
-        "--beam-tolerance",
-        type=float,
-        default=0.0,
-        help="WER (absolute, e.g. 0.005) a narrower recommended beam may lose",
-    )
-    parser.add_argument("--jobs", type=int, default=1, help="decoding processes (fork)")
-    parser.add_argument(
-        "--logits-cache", type=Path, default=None, help="an .npz file to keep the logits in"
-    )
-    parser.add_argument(
-        "--write",
-        action="store_true",
-        help="store the best alpha and beta in the model's language_model/attrs.json",
-    )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-
-
-def run_tune_command(args: argparse.Namespace) -> int:
-    """``hyasr tune-lm``: print the grid, the beam table and the best setting.
-
-    Exit status: 0 done, 1 a clip could not be read, 2 no model, LM or data set, or bad
-    options.
-    """
-    try:
-        tsv = find_tsv(args.data, (args.split,) if args.split else TUNE_SPLITS)
-        dataset = load_dataset(tsv, limit=args.limit)
-        transcriber = load_transcriber(args)
-        if transcriber.lm is None:
-            raise DatasetError(f"{transcriber.model_name} has no language model to tune.")
-        if args.write and transcriber.model.source.kind == "hub":
-            raise DatasetError(
-                "--write changes files, and this model is in the Hugging Face cache; "
-                "download it to a folder and tune that."
-            )
-        collected = collect_logits(
-            transcriber, dataset, args.logits_cache, progress_printer("logits")
-        )
-        options = TuneOptions(
-            alphas=args.alphas,
-            betas=args.betas,
-            search_beam_width=args.search_beam,
-            beam_widths=args.beam_widths,
-            beam_tolerance=args.beam_tolerance,
-            jobs=args.jobs,
-        )
-        report = tune_lm(
-            transcriber.lm,
-            collected.references,
-            collected.logits,
-            options,
-            transcriber.lm.defaults,
-            progress_printer("settings"),
-        )
-    except (HyasrError, ValueError, OSError) as error:
-        return command_error(error)
-    written = None
-    if args.write:
-        written = write_lm_attrs(transcriber.model.path, report.best.alpha, report.best.beta)
-    if args.format == "json":
-        data = {
-            "model": transcriber.model_name,
-            "data": str(tsv),
-            "forward_seconds": collected.forward_seconds,
-            "logits_from_cache": collected.from_cache,
-            **report.to_dict(),
-            "written": str(written) if written else None,
-        }
-        print(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        print(f"model:   {transcriber.describe()}")
-        print(f"data:    {tsv}")
-        source = "from the cache" if collected.from_cache else f"{collected.forward_seconds:.1f} s"
-        print(f"logits:  {source}\n")
-        print(format_tune_text(report))
-        if written:
-            print(f"wrote alpha {report.best.alpha:g}, beta {report.best.beta:g} to {written}")
-        print(f"to use the beam width: HYASR_BEAM_WIDTH={report.recommended_beam_width}")
-    return 0

@@ -31,6 +31,8 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_BEAM_PRUNE_LOGP       | beam_prune_logp      | -10                                   |
 | HYASR_TOKEN_MIN_LOGP        | token_min_logp       | -5                                    |
 | HYASR_HOTWORD_WEIGHT        | hotword_weight       | 10                                    |
+| HYASR_LM_SEGMENT_S          | lm_segment_s         | 20 (inf: one search over the clip)    |
+| HYASR_LM_SILENCE_S          | lm_silence_s         | 0.5                                   |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
@@ -48,14 +50,60 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+# Beam search defaults are pyctcdecode's own, imported rather than copied (its constants
+# module is plain Python, cheap to import); a checkpoint's attrs.json overrides alpha/beta.
+from pyctcdecode.constants import (
+    DEFAULT_ALPHA,
+    DEFAULT_BEAM_WIDTH,
+    DEFAULT_BETA,
+    DEFAULT_HOTWORD_WEIGHT,
+    DEFAULT_MIN_TOKEN_LOGP,
+    DEFAULT_PRUNE_LOGP,
+    DEFAULT_SCORE_LM_BOUNDARY,
+    DEFAULT_UNK_LOGP_OFFSET,
+)
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 DEFAULT_MODEL = "arampacha/wav2vec2-xls-r-1b-hy-cv"
 DEMO_MODEL = "demo"  # the model name that means `demo_model_dir`
 SAMPLE_RATE = 16_000  # what every wav2vec2 checkpoint of this family expects
+LM_DIR = "language_model"  # a checkpoint's KenLM folder (the Hub layout of pyctcdecode)
+# Beam search over long logits goes in segments cut at silences (lm.py): a cut needs blank
+# to win for LM_SILENCE_S, and comes once the segment is LM_SEGMENT_S long.
+LM_SEGMENT_S = 20.0
+LM_SILENCE_S = 0.5
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
 DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (quantized.py)
+
+# Decoders: a request names one of DECODER_CHOICES; BOTH runs GREEDY and LM.
+GREEDY = "greedy"
+LM = "lm"
+BOTH = "both"
+DECODER_CHOICES = (GREEDY, LM, BOTH)
+
+__all__ = [
+    "BOTH",
+    "DECODER_CHOICES",
+    "DEFAULT_ALPHA",
+    "DEFAULT_BEAM_WIDTH",
+    "DEFAULT_BETA",
+    "DEFAULT_HOTWORD_WEIGHT",
+    "DEFAULT_MIN_TOKEN_LOGP",
+    "DEFAULT_MODEL",
+    "DEFAULT_PRUNE_LOGP",
+    "DEFAULT_SCORE_LM_BOUNDARY",
+    "DEFAULT_UNK_LOGP_OFFSET",
+    "DEMO_MODEL",
+    "GREEDY",
+    "LM",
+    "LM_DIR",
+    "LM_SEGMENT_S",
+    "LM_SILENCE_S",
+    "SAMPLE_RATE",
+    "Settings",
+]
 
 
 @dataclass(frozen=True)
@@ -95,11 +143,13 @@ class Settings:
     compile_bucket_s: float = 5.0
 
     # Beam search (pyctcdecode's own defaults); alpha/beta come from the checkpoint.
-    beam_width: int = 100
+    beam_width: int = DEFAULT_BEAM_WIDTH
     max_beam_width: int = 500
-    beam_prune_logp: float = -10.0
-    token_min_logp: float = -5.0
-    hotword_weight: float = 10.0
+    beam_prune_logp: float = DEFAULT_PRUNE_LOGP
+    token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP
+    hotword_weight: float = DEFAULT_HOTWORD_WEIGHT
+    lm_segment_s: float = LM_SEGMENT_S
+    lm_silence_s: float = LM_SILENCE_S
 
     hub_timeout_s: float = 3.0
     # A model card confirmed by the Hub this recently is shown without asking it again.
@@ -128,6 +178,8 @@ class Settings:
             "beam_width",
             "hub_timeout_s",
             "compile_bucket_s",
+            "lm_segment_s",
+            "lm_silence_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -208,6 +260,8 @@ _ENV_FIELDS = {
     "HYASR_BEAM_PRUNE_LOGP": "beam_prune_logp",
     "HYASR_TOKEN_MIN_LOGP": "token_min_logp",
     "HYASR_HOTWORD_WEIGHT": "hotword_weight",
+    "HYASR_LM_SEGMENT_S": "lm_segment_s",
+    "HYASR_LM_SILENCE_S": "lm_silence_s",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",

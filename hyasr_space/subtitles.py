@@ -22,9 +22,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
-import tempfile
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,8 +30,7 @@ from typing import Any
 
 import srt
 
-from .decoding import Transcript, Word
-from .transcriber import Transcription
+from .results import Transcript, Transcription, Word
 
 # Defaults of `CaptionLimits`, from common subtitle guidelines (Netflix's: 42 characters
 # a line, two lines, at least 5/6 of a second on screen); at most 6 s keeps a caption in
@@ -45,7 +41,7 @@ MAX_CAPTION_S = 6.0
 PAUSE_S = 0.6  # a longer silence between two words ends a caption
 MIN_CAPTION_S = 0.8  # shortest time a caption stays up, when there is room for it
 
-FORMATS = ("srt", "vtt", "json")
+FILE_FORMATS = ("srt", "vtt", "json")  # what `render` writes; the page offers all three
 SEGMENT_COLUMNS = ["start", "end", "text"]
 _MIN_CUE_S = 0.001
 _UNSAFE_NAME = re.compile(r"[^\w\-]+")
@@ -226,7 +222,8 @@ def render(
     decoder: str | None = None,
     limits: CaptionLimits | None = None,
 ) -> str:
-    """One of `FORMATS`; subtitles come from `decoder`'s transcript (default: the best)."""
+    """One of `FILE_FORMATS`; subtitles come from `decoder`'s transcript (default: the
+    best)."""
     if fmt == "json":
         return to_json(transcription, limits)
     transcript = _pick(transcription, decoder)
@@ -234,7 +231,7 @@ def render(
         return to_srt(transcript, transcription.duration, limits)
     if fmt == "vtt":
         return to_vtt(transcript, transcription.duration, limits)
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FILE_FORMATS)}")
 
 
 def gradio_subtitles(
@@ -291,75 +288,3 @@ def file_stem(name: str) -> str:
     """A safe file name stem from an audio file's name (letters of any script kept)."""
     stem = _UNSAFE_NAME.sub("_", Path(name).stem).strip("_")[:80]
     return stem or "transcript"
-
-
-class SessionFiles:
-    """One user session's downloads, in a private temporary folder.
-
-    `close()` deletes the folder; so does garbage collection of the object and the end
-    of the process (`weakref.finalize`), so a session that is never closed leaves nothing
-    behind either. Writing again replaces the previous files: a session keeps only its
-    latest result. Usable as a context manager.
-    """
-
-    def __init__(self, root: str | Path | None = None, prefix: str = "hyasr-session-") -> None:
-        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
-
-    @property
-    def closed(self) -> bool:
-        return not self._finalizer.alive
-
-    def write(self, name: str, text: str) -> Path:
-        """Write `text` (UTF-8) as `name` inside the session folder."""
-        if self.closed:
-            raise RuntimeError("this session's files were already deleted")
-        if Path(name).name in ("", ".", ".."):
-            raise ValueError(f"not a file name: {name!r}")
-        path = self.path / Path(name).name
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    def write_transcription(
-        self,
-        transcription: Transcription,
-        formats: Sequence[str] = FORMATS,
-        decoder: str | None = None,
-        limits: CaptionLimits | None = None,
-    ) -> dict[str, Path]:
-        """Replace the session's files with `transcription` in each format; {format: path}."""
-        self.clear()
-        stem = file_stem(transcription.source)
-        return {
-            fmt: self.write(f"{stem}.{fmt}", render(transcription, fmt, decoder, limits))
-            for fmt in formats
-        }
-
-    def clear(self) -> None:
-        """Delete the files written so far; the folder stays for the next ones."""
-        if self.closed:
-            return
-        for path in self.path.iterdir():
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        """Delete the folder and everything in it (idempotent)."""
-        self._finalizer()
-
-    def __enter__(self) -> SessionFiles:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SessionFiles({str(self.path)!r}{', closed' if self.closed else ''})"
-
-
-def close_session_files(files: SessionFiles | None) -> None:
-    """`gr.State(delete_callback=...)` hook: Gradio calls it when a session's state expires."""
-    if files is not None:
-        files.close()

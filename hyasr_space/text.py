@@ -3,7 +3,7 @@
 One normalisation serves the language-model builder, the training data, the evaluation
 references and the tests, so that what the model is scored on is spelled the way it
 was taught. It follows the seed model's training script (which deleted punctuation and
-lowercased) with the refinements of ../shared/docs/FACTS.md:
+lowercased), refined as follows:
 
 - Unicode NFC, never NFKC (NFKC splits the ligature "և" into "ե" + "ւ").
 - Lowercase character by character: ``"և".upper()`` is the two-letter "ԵՒ", so never
@@ -16,8 +16,8 @@ lowercased) with the refinements of ../shared/docs/FACTS.md:
   backtick that stands in for it, quotes, dashes, brackets, ellipsis) becomes a space,
   so words glued by a mark are not merged; then spaces are collapsed.
 
-Additions found by running it over ../shared/data/hy-text (each kept a sentence out of
-the alphabet, so out of the LM text, or left a mark in a reference):
+Additions found by running it over data/hy-text (each kept a sentence out of the
+alphabet, so out of the LM text, or left a mark in a reference):
 
 - The one-dot leader "․" (U+2024), which Armenian keyboards type for the abbreviation
   dot ("2014 թ․"), and the middle dot "·" are full stops like "."; 300+ news lines.

@@ -11,56 +11,18 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
 
-from .audio import AudioInput, Clip, load_audio
-from .decoding import (
-    GREEDY,
-    LM,
-    GreedyDecoder,
-    LMDecoder,
-    LMSettings,
-    Transcript,
-    Vocabulary,
-)
-from .errors import InvalidRequestError, ModelUnavailableError
-from .model import AcousticModel, Logits, load_model
-from .settings import DEMO_MODEL, Settings
+from .audio import AudioInput, load_audio
+from .caches import Registry
+from .decoding import Decoder, GreedyDecoder, pick_decoders
+from .errors import ModelUnavailableError
+from .lm import LMDecoder, LMSettings
+from .model import AcousticModel, load_model
+from .results import Clip, DecoderChoice, Logits, Transcript, Transcription
+from .settings import DEMO_MODEL, LM, Settings
+from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
-
-DecoderChoice = Literal["greedy", "lm", "both"]
-DECODER_CHOICES: tuple[str, ...] = (GREEDY, LM, "both")
-NO_LM_NOTICE = "This model has no language model, so the text was decoded greedily."
-
-
-@dataclass(frozen=True)
-class Transcription:
-    """The text of one clip, from one or two decoders, and what produced it."""
-
-    source: str
-    duration: float
-    model: str
-    transcripts: tuple[Transcript, ...]
-    notices: tuple[str, ...] = ()
-
-    @property
-    def best(self) -> Transcript:
-        """The LM transcript when there is one, else the greedy one."""
-        return self.transcripts[-1]
-
-    def get(self, decoder: str) -> Transcript | None:
-        return next((t for t in self.transcripts if t.decoder == decoder), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.source,
-            "duration": round(self.duration, 3),
-            "model": self.model,
-            "decoders": {t.decoder: t.to_dict() for t in self.transcripts},
-            "notices": list(self.notices),
-        }
 
 
 class Transcriber:
@@ -102,11 +64,9 @@ class Transcriber:
         Raises `ModelUnavailableError` when nothing can be loaded.
         """
         settings = settings or Settings.from_env()
-        key = (model, revision, settings)
-        with _TRANSCRIBERS_LOCK:
-            if key not in _TRANSCRIBERS:
-                _TRANSCRIBERS[key] = cls._load(model, revision, settings)
-            return _TRANSCRIBERS[key]
+        return _TRANSCRIBERS.get_or_create(
+            (model, revision, settings), lambda: cls._load(model, revision, settings)
+        )
 
     @classmethod
     def _load(cls, model: str | None, revision: str | None, settings: Settings) -> Transcriber:
@@ -162,6 +122,21 @@ class Transcriber:
                 self._cache.popitem(last=False)
         return logits
 
+    def decoders(
+        self, choice: DecoderChoice | str, *, strict: bool = False
+    ) -> tuple[tuple[Decoder, ...], tuple[str, ...]]:
+        """The decoders a choice ("greedy", "lm", "both") runs on this model, and the
+        notices that go with them (see `decoding.pick_decoders`)."""
+        return pick_decoders(choice, self.greedy, self.lm, strict=strict)
+
+    def decode(
+        self, logits: Logits, decoder: DecoderChoice | str = LM, lm: LMSettings | None = None
+    ) -> tuple[tuple[Transcript, ...], tuple[str, ...]]:
+        """Decode logits with the chosen decoders; their transcripts and the notices."""
+        decoders, notices = self.decoders(decoder)
+        options = lm or self.lm_defaults
+        return tuple(d.decode(logits, options) for d in decoders), notices
+
     def transcribe(
         self,
         audio: AudioInput,
@@ -177,23 +152,11 @@ class Transcriber:
         greedily and the result's notices say so. Raises the `AudioError`s of
         `load_audio` and `InvalidRequestError` for an unknown decoder.
         """
-        if decoder not in DECODER_CHOICES:
-            raise InvalidRequestError(
-                f"unknown decoder {decoder!r}; choose one of {', '.join(DECODER_CHOICES)}"
-            )
+        self.decoders(decoder)  # an unknown decoder fails before the audio is read
         clip = load_audio(audio, self.settings)
-        logits = self.logits(clip, progress)
-        notices = list(self.notices)
-        transcripts = []
-        if decoder in (GREEDY, "both") or self.lm is None:
-            transcripts.append(self.greedy.decode(logits))
-        if decoder in (LM, "both"):
-            if self.lm is None:
-                notices.append(NO_LM_NOTICE)
-            else:
-                transcripts.append(self.lm.decode(logits, lm or self.lm.defaults))
+        transcripts, notices = self.decode(self.logits(clip, progress), decoder, lm)
         return Transcription(
-            clip.name, clip.duration, self.model.name, tuple(transcripts), tuple(notices)
+            clip.name, clip.duration, self.model.name, transcripts, self.notices + notices
         )
 
     def warm_up(self) -> None:
@@ -202,11 +165,6 @@ class Transcriber:
         self.model.warm_up()
 
 
-_TRANSCRIBERS: dict[tuple[str | None, str | None, Settings], Transcriber] = {}
-_TRANSCRIBERS_LOCK = threading.Lock()
-
-
-def clear_transcriber_cache() -> None:
-    """Forget shared transcribers (tests; switching models in a long-lived process)."""
-    with _TRANSCRIBERS_LOCK:
-        _TRANSCRIBERS.clear()
+_TRANSCRIBERS: Registry[tuple[str | None, str | None, Settings], Transcriber] = Registry(
+    "transcribers"
+)

@@ -3,8 +3,8 @@
 Each `Case` writes one file and says what the app must answer: for a broken file, a
 pattern its error message must match (the text a user reads, in the page and, HTML-escaped,
 through gradio_client); for a valid one, the text it must transcribe to. Speech is the
-tone speech of `conftest.tone_speech`, which the tiny test model reads as `conftest.WORDS`.
-`serve` runs the real app on 127.0.0.1 with the small limits below.
+tone speech of `tone_model.tone_speech`, which the tiny test model reads as `tone_model.WORDS`.
+servers.py runs the real app on 127.0.0.1 with the small limits below.
 
     python tests/awkward_audio.py OUT_DIR   # write the corpus, to listen to or replay
 """
@@ -12,18 +12,16 @@ tone speech of `conftest.tone_speech`, which the tiny test model reads as `conft
 from __future__ import annotations
 
 import re
-import socket
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import RATE, WORDS, tone_speech  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also run as a script
+from tone_model import RATE, WORDS, tone_speech  # noqa: E402
 
 # The test apps run with these limits, so that the files over them stay small.
 MAX_DURATION_S = 5
@@ -291,48 +289,6 @@ VALID: tuple[Case, ...] = (
 )
 
 CASES: tuple[Case, ...] = BROKEN + VALID
-
-
-def app_settings(model: Path | str, **changes: object):
-    """The settings the corpus is played against: a given model and the limits above."""
-    from hyasr_space.settings import Settings
-
-    defaults = dict(
-        model=str(model),
-        fallback_model=None,
-        max_duration_s=float(MAX_DURATION_S),
-        max_file_size_mb=float(MAX_FILE_SIZE_MB),
-        examples_dir=Path(model) / "no-examples",
-        warm_up=True,
-    )
-    return replace(Settings(), **{**defaults, **changes})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def serving(settings, port: int | None = None) -> Iterator[tuple[str, object]]:
-    """The real app (`build_demo` + `launch`) on 127.0.0.1; yields its URL and Blocks."""
-    from hyasr_space.ui import build_demo, launch
-
-    demo = build_demo(settings)
-    port = port or free_port()
-    launch(demo, settings, host="127.0.0.1", port=port, prevent_thread_lock=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", demo
-    finally:
-        demo.close()
-
-
-@contextmanager
-def serve(settings, port: int | None = None) -> Iterator[str]:
-    """The real app on 127.0.0.1; yields its URL."""
-    with serving(settings, port) as (url, _):
-        yield url
 
 
 def write_corpus(folder: Path) -> dict[str, Path]:

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import soundfile
 import srt
-from conftest import WORDS
+from tone_model import WORDS
 
 from hyasr_space.settings import Settings
-from hyasr_space.ui import API_NAME, DIFFERS, build_demo, launch, word_diff
+from hyasr_space.web import API_NAME, build_demo, launch
+from hyasr_space.web.transcribe_tab import DIFFERS, word_diff
 
 gradio_client = pytest.importorskip("gradio_client")
 AppError = gradio_client.exceptions.AppError
@@ -204,7 +205,7 @@ def test_the_captioned_player_shows_only_when_there_is_something_to_caption(
     model_dir: Path, words_wav: Path, tmp_path: Path, settings: Settings
 ) -> None:
     from hyasr_space.transcriber import Transcriber
-    from hyasr_space.ui import _captioned_player
+    from hyasr_space.web.transcribe_tab import _captioned_player
 
     transcriber = Transcriber.load(str(model_dir), settings=settings)
     spoken = transcriber.transcribe(words_wav, "greedy")

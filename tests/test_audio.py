@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import soundfile
 
-from hyasr_space.audio import Clip, clip_from_array, load_audio
+from hyasr_space.audio import clip_from_array, load_audio
 from hyasr_space.errors import (
     AudioDecodeError,
     AudioTooLongError,
     EmptyAudioError,
     FileTooLargeError,
 )
+from hyasr_space.results import Clip
 from hyasr_space.settings import Settings
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")

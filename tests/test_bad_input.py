@@ -29,16 +29,14 @@ from awkward_audio import (
     UPLOAD_LIMIT_MESSAGE,
     VALID,
     Case,
-    app_settings,
-    serve,
-    serving,
     speech,
 )
-from conftest import RATE, WORDS
+from servers import app_settings, serve, serving
+from tone_model import RATE, WORDS
 
 from hyasr_space.errors import AudioError
 from hyasr_space.transcriber import Transcriber
-from hyasr_space.ui import API_NAME
+from hyasr_space.web import API_NAME
 
 gradio_client = pytest.importorskip("gradio_client")
 AppError = gradio_client.exceptions.AppError

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tone_speech
+from tone_model import tone_speech
 
-from hyasr_space.audio import Clip
 from hyasr_space.batching import RequestBatcher
 from hyasr_space.model import load_model, request_batch_size
+from hyasr_space.results import Clip
 from hyasr_space.settings import Settings
 from hyasr_space.transcriber import Transcriber
 
@@ -168,7 +168,7 @@ def test_batching_is_on_for_gpus_and_off_for_cpus_and_zero_gpu(
 def test_the_app_runs_as_many_requests_at_once_as_a_batch_holds(
     model_dir: Path, settings: Settings
 ) -> None:
-    from hyasr_space.ui import build_demo
+    from hyasr_space.web import build_demo
 
     transcriber = _batched(model_dir, settings, size=6)
     demo = build_demo(replace(settings, request_batch_size=6), transcriber)

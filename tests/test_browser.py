@@ -30,16 +30,15 @@ from awkward_audio import (
     HOSTILE_HTML_NAME,
     MAX_FILE_SIZE_MB,
     UPLOAD_LIMIT_MESSAGE,
-    app_settings,
-    serve,
     speech,
 )
-from conftest import RATE, WORDS
+from servers import app_settings, serve
+from tone_model import RATE, WORDS
 
 from hyasr_space.settings import Settings
 from hyasr_space.text import error_rates, normalize_text
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 CHROMIUM = Path(os.environ.get("HYASR_TEST_CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.is_file():

@@ -8,7 +8,6 @@ seed model's repo in miniature (see its SOURCES.md).
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import shutil
@@ -18,8 +17,11 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants, hf_hub_download
 
-from hyasr_space import card
+from hyasr_space import caches, card
 from hyasr_space.card import load_card_report, metrics_table, training_curve
+from hyasr_space.cli import main
+from hyasr_space.cli.card import card_command
+from hyasr_space.settings import PACKAGE_DIR
 
 try:  # tests/ as a package (tests/__init__.py) or as rootdir-inserted plain modules
     from .hub_server import FakeHub
@@ -31,7 +33,7 @@ SEED_REPO = DATA / "seed_repo"
 SEED_README = (SEED_REPO / "README.md").read_text(encoding="utf-8")
 REPO = "arampacha/wav2vec2-xls-r-1b-hy-cv"
 TXT_RESULTS = "mozilla-foundation_common_voice_8_0_hy-AM_test_eval_results.txt"
-PACKAGE_DEMO = Path(card.__file__).parent / "demo_model"
+PACKAGE_DEMO = PACKAGE_DIR / "demo_model"
 
 
 @pytest.fixture
@@ -48,11 +50,11 @@ def hub(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_IMPLICIT_TOKEN", True)  # no token to 127.0.0.1
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv(card.CACHE_DIR_ENV, str(tmp_path / "hyasr-cache"))
-    card.clear_memory_cache()
+    monkeypatch.setenv("HYASR_CACHE_DIR", str(tmp_path / "hyasr-cache"))
+    caches.clear()
     yield server
     server.stop()
-    card.clear_memory_cache()
+    caches.clear()
 
 
 @pytest.fixture
@@ -164,9 +166,9 @@ def test_a_new_process_shows_the_changed_card_without_refresh(seed_hub):
     """`hyasr card` twice, the author's change in between (the issue as reported)."""
 
     def run_card_cli() -> dict:
-        card.clear_memory_cache()  # each `hyasr card` is a new process
+        caches.clear()  # each `hyasr card` is a new process
         out = io.StringIO()
-        assert card.card_command(REPO, "json", out) == 0
+        assert card_command(REPO, "json", out) == 0
         return json.loads(out.getvalue())
 
     assert {m["name"]: m["value"] for m in run_card_cli()["metrics"]}["eval_wer"] == 0.5141
@@ -178,7 +180,7 @@ def test_a_new_process_shows_the_changed_card_without_refresh(seed_hub):
 
 def test_an_unchanged_card_costs_one_question_and_no_download(seed_hub):
     fetched = load_card_report(REPO)
-    card.clear_memory_cache()
+    caches.clear()
     seed_hub.clear_log()
 
     report = load_card_report(REPO)
@@ -216,7 +218,7 @@ def test_file_listing_falls_back_to_list_repo_files(seed_hub):
 
 def test_the_disk_cache_serves_a_new_process_when_the_hub_is_down(seed_hub):
     load_card_report(REPO)
-    card.clear_memory_cache()  # as a new process would start
+    caches.clear()  # as a new process would start
     seed_hub.fail_with = 503
     seed_hub.clear_log()
 
@@ -262,7 +264,7 @@ def test_offline_mode_is_read_at_call_time_and_asks_nothing(seed_hub, offline):
     assert report.source == card.SOURCE_UNAVAILABLE
     assert "HF_HUB_OFFLINE" in report.warnings[0]
     out = io.StringIO()
-    assert card.card_command(REPO, "text", out) == 1
+    assert card_command(REPO, "text", out) == 1
     assert "unavailable" in out.getvalue()
 
 
@@ -392,7 +394,7 @@ def test_bundled_demo_model_card_offline(hub, offline):
 
 def test_a_card_inside_the_package_is_labelled_bundled(tmp_path, hub, offline, monkeypatch):
     # Stands in for hyasr_space/demo_model/ until the lead's bundled model exists.
-    monkeypatch.setattr(card, "_PACKAGE_DIR", tmp_path.resolve())
+    monkeypatch.setattr(card.fetch, "PACKAGE_DIR", tmp_path.resolve())
     demo = tmp_path / "demo_model"
     demo.mkdir()
     (demo / "README.md").write_text(
@@ -415,7 +417,7 @@ def test_a_card_inside_the_package_is_labelled_bundled(tmp_path, hub, offline, m
 
 def test_card_tab_shows_a_local_card_without_network(tmp_path, hub, offline):
     gr = pytest.importorskip("gradio")
-    from hyasr_space.card_ui import build_card_tab
+    from hyasr_space.web.card_tab import build_card_tab
 
     model_dir = tmp_path / "model"
     shutil.copytree(SEED_REPO, model_dir)
@@ -445,22 +447,16 @@ def test_card_tab_shows_a_local_card_without_network(tmp_path, hub, offline):
 # --------------------------------------------------------------------- CLI
 
 
-def test_cli_prints_the_same_metrics_as_text_and_json(seed_hub):
-    parser = argparse.ArgumentParser()
-    card.add_card_arguments(parser, default_model=REPO)
-    args = parser.parse_args(["--format", "json"])
-    assert (args.model, args.fmt, args.refresh) == (REPO, "json", False)
-
-    out = io.StringIO()
-    assert card.run_card_command(args, out) == 0
-    data = json.loads(out.getvalue())
+def test_cli_prints_the_same_metrics_as_text_and_json(seed_hub, capsys):
+    assert main(["card", "--format", "json"]) == 0  # the default model is the seed repo
+    data = json.loads(capsys.readouterr().out)
     rows = {m["name"]: m for m in data["metrics"]}
     assert (rows["WER LM"]["split"], rows["WER LM"]["decoder"]) == ("test", "LM")
     assert (rows["eval_wer"]["split"], rows["eval_wer"]["value"]) == ("validation", 0.5141)
     assert len(data["training_curve"]) == 14
 
     text = io.StringIO()
-    assert card.card_command(REPO, "text", text) == 0
+    assert card_command(REPO, "text", text) == 0
     lines = text.getvalue().splitlines()
     wer_line = next(line for line in lines if line.startswith("eval_wer "))
     assert "0.5141" in wer_line and "validation" in wer_line and "greedy" in wer_line

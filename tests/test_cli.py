@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from conftest import WORDS, tone_speech
+from tone_model import WORDS, tone_speech
 
-from hyasr_space.cli import COMMANDS, FORMATS, build_parser, main
+from hyasr_space.cli import COMMANDS, OUTPUT_FORMATS, build_parser, main
 
 
 def hyasr(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -109,7 +109,7 @@ def test_bad_lm_setting_exits_2(
 
 def test_registries_drive_the_parser() -> None:
     assert {"transcribe", "serve"} <= set(COMMANDS)
-    assert {"text", "json"} <= set(FORMATS)
+    assert {"text", "json"} <= set(OUTPUT_FORMATS)
     serve = build_parser().parse_args(["serve", "--share", "--port", "7861", "--model", "demo"])
     assert (serve.share, serve.port, serve.model, serve.host) == (True, 7861, "demo", None)
     with pytest.raises(SystemExit):

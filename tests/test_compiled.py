@@ -8,15 +8,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import WORDS, tone_speech
+from tone_model import WORDS, tone_speech
 
-from hyasr_space.audio import Clip
 from hyasr_space.compiled import bucket_batch, bucket_length, bucket_lengths, pad_to_bucket
-from hyasr_space.decoding import GreedyDecoder, Vocabulary
+from hyasr_space.decoding import GreedyDecoder
 from hyasr_space.model import load_model
+from hyasr_space.results import Clip
 from hyasr_space.settings import Settings
+from hyasr_space.vocabulary import Vocabulary
 
-pytestmark = pytest.mark.usefixtures("fresh_models")
+pytestmark = pytest.mark.usefixtures("fresh_models", "own_inductor_cache")
+
+
+@pytest.fixture(scope="module")
+def own_inductor_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Compile into a cache of this run's own: inductor's shared one (/tmp/torchinductor_*)
+    served kernels built for AVX2 (ATEN_CPU_CAPABILITY=avx2) to a later AVX-512 run on the
+    same machine, which aborted the process."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path_factory.mktemp("inductor")))
+    yield
+    patch.undo()
 
 
 def test_bucket_lengths_go_up_to_one_window() -> None:

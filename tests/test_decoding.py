@@ -10,22 +10,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_language_model
+from tone_model import write_language_model
 
-from hyasr_space import decoding
-from hyasr_space.decoding import (
-    GreedyDecoder,
+from hyasr_space import lm as lm_module
+from hyasr_space.decoding import GreedyDecoder
+from hyasr_space.errors import InvalidRequestError
+from hyasr_space.lm import (
     LMDecoder,
     LMSettings,
-    Vocabulary,
     frames_to_search,
     parse_hotwords,
     word_end_frames,
 )
-from hyasr_space.errors import InvalidRequestError
-from hyasr_space.model import Logits
+from hyasr_space.results import Logits
 from hyasr_space.settings import Settings
 from hyasr_space.text import VOCAB
+from hyasr_space.vocabulary import Vocabulary
 
 STEP = 0.02
 BLANK = "[PAD]"
@@ -264,7 +264,7 @@ def test_skipping_repeated_frames_changes_no_transcript_and_no_word_time(
     searched = [len(frames_to_search(demo.vocabulary.log_probs(c), -5.0)) for c in clips]
     assert sum(searched) < 0.95 * sum(clip.frames for clip in clips)  # frames did go
 
-    monkeypatch.setattr(decoding, "frames_to_search", lambda scores, *_: np.arange(len(scores)))
+    monkeypatch.setattr(lm_module, "frames_to_search", lambda scores, *_: np.arange(len(scores)))
     full = [demo.lm.decode(clip, variant) for clip in clips for variant in variants]
     assert [t.text for t in skipped] == [t.text for t in full]
     assert [t.words for t in skipped] == [t.words for t in full]

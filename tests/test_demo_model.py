@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
+from hyasr_space import caches
 from hyasr_space.settings import DEFAULT_MODEL, Settings
 from hyasr_space.text import error_rates, normalize_text
-from hyasr_space.transcriber import Transcriber, clear_transcriber_cache
+from hyasr_space.transcriber import Transcriber
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / "hyasr_space" / "demo_model"
@@ -70,7 +71,7 @@ def test_offline_the_default_model_falls_back_to_the_demo_model(
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
-    clear_transcriber_cache()
+    caches.clear()
     settings = replace(Settings(), model=DEFAULT_MODEL, warm_up=False)
     transcriber = Transcriber.load(settings=settings)
     assert transcriber.model.source.kind == "demo"

@@ -1,12 +1,11 @@
 """`hyasr eval` and `hyasr tune-lm` on a tiny generated data set, and their parts.
 
-The data set is tone speech (see conftest.py) that the tiny model reads exactly, with
+The data set is tone speech (see tone_model.py) that the tiny model reads exactly, with
 references chosen so the error counts are known by hand.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from dataclasses import replace
@@ -15,28 +14,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from conftest import RATE, tone_speech
+from tone_model import RATE, tone_speech
 
-from hyasr_space.decoding import LMDecoder, LMSettings, Vocabulary
+from hyasr_space.cli import main
+from hyasr_space.errors import DatasetError
 from hyasr_space.evaluation import (
-    DatasetError,
-    add_eval_arguments,
     evaluate,
     format_report_markdown,
     format_report_text,
     load_dataset,
-    run_eval_command,
 )
-from hyasr_space.lm_tuning import (
-    TuneOptions,
-    add_tune_arguments,
-    parse_grid,
-    run_tune_command,
-    tune_lm,
-)
-from hyasr_space.model import Logits
+from hyasr_space.lm import LMDecoder, LMSettings
+from hyasr_space.lm_tuning import TuneOptions, parse_grid, tune_lm
+from hyasr_space.results import Logits
 from hyasr_space.text import PAD_TOKEN, VOCAB, WORD_DELIMITER, error_rates
 from hyasr_space.transcriber import Transcriber
+from hyasr_space.vocabulary import Vocabulary
 
 # (what is spoken, its gain, the reference). Gains differ so that no two clips are the
 # same audio (the transcriber caches logits by content); the feature extractor
@@ -66,11 +59,9 @@ def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def run_cli(add, run, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Run a command as `hyasr` would; its exit code and stdout (stderr when it failed)."""
-    parser = argparse.ArgumentParser()
-    add(parser)
-    code = run(parser.parse_args(argv))
+def run_cli(command: str, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """`hyasr COMMAND ARGV`; its exit code and stdout (stderr when it failed)."""
+    code = main([command, *argv])
     captured = capsys.readouterr()
     return code, captured.out if code == 0 else captured.err
 
@@ -146,7 +137,7 @@ def test_eval_command_json_and_hypotheses(
     hypotheses = tmp_path / "out" / "hyp.tsv"
     argv = ["--model", str(model_dir), "--data", str(dataset_dir), "--format", "json"]
     argv += ["--beam-width", "16", "--hypotheses", str(hypotheses)]
-    code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
+    code, output = run_cli("eval", argv, capsys)
     assert code == 0, output
     report = json.loads(output)
     assert report["utterances"] == 3
@@ -171,7 +162,7 @@ def test_eval_command_greedy_text_and_jsonl(
     hypotheses = tmp_path / "hyp.jsonl"
     argv = ["--model", str(model_dir), "--data", str(dataset_dir / "test.tsv")]
     argv += ["--decoder", "greedy", "--hypotheses", str(hypotheses)]
-    code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
+    code, output = run_cli("eval", argv, capsys)
     assert code == 0, output
     assert "greedy" in output and "33.33%" in output and "20.83%" in output
     items = [json.loads(line) for line in hypotheses.read_text(encoding="utf-8").splitlines()]
@@ -183,7 +174,7 @@ def test_eval_command_lm_without_language_model(
     model_dir_no_lm: Path, dataset_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--model", str(model_dir_no_lm), "--data", str(dataset_dir), "--decoder", "lm"]
-    code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
+    code, output = run_cli("eval", argv, capsys)
     assert code == 2 and "has no language model" in output
 
 
@@ -193,7 +184,7 @@ def test_eval_command_unreadable_clip(
     (tmp_path / "broken.wav").write_bytes(b"RIFF, but not really audio")
     (tmp_path / "test.tsv").write_text("path\tsentence\nbroken.wav\tա\n", encoding="utf-8")
     argv = ["--model", str(model_dir), "--data", str(tmp_path), "--decoder", "greedy"]
-    code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
+    code, output = run_cli("eval", argv, capsys)
     assert code == 1 and "broken.wav" in output
 
 
@@ -201,7 +192,7 @@ def test_eval_command_reports_a_missing_model(
     dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--model", str(tmp_path / "nowhere"), "--data", str(dataset_dir)]
-    code, output = run_cli(add_eval_arguments, run_eval_command, argv, capsys)
+    code, output = run_cli("eval", argv, capsys)
     assert code == 2 and output.startswith("hyasr: ")
 
 
@@ -278,7 +269,7 @@ def test_tune_command_writes_attrs_and_caches_logits(
     argv = ["--model", str(model), "--data", str(dataset_dir), "--split", "test"]
     argv += ["--alphas", "0,1", "--betas=-1:1:1", "--search-beam", "16"]
     argv += ["--beam-widths", "4,16", "--logits-cache", str(cache), "--format", "json"]
-    code, output = run_cli(add_tune_arguments, run_tune_command, argv + ["--write"], capsys)
+    code, output = run_cli("tune-lm", argv + ["--write"], capsys)
     assert code == 0, output
     report = json.loads(output)
     assert report["utterances"] == 3 and not report["logits_from_cache"] and cache.is_file()
@@ -293,9 +284,9 @@ def test_tune_command_writes_attrs_and_caches_logits(
     assert report["written"] == str(model / "language_model" / "attrs.json")
 
     # Again, from the cache, in text; then a different data set does not hit the cache.
-    code, output = run_cli(add_tune_arguments, run_tune_command, argv[:-2], capsys)
+    code, output = run_cli("tune-lm", argv[:-2], capsys)
     assert code == 0 and "from the cache" in output and "best:" in output
-    code, output = run_cli(add_tune_arguments, run_tune_command, argv + ["--limit", "2"], capsys)
+    code, output = run_cli("tune-lm", argv + ["--limit", "2"], capsys)
     assert code == 0 and not json.loads(output)["logits_from_cache"]
 
 
@@ -303,5 +294,5 @@ def test_tune_command_needs_a_language_model(
     model_dir_no_lm: Path, dataset_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--model", str(model_dir_no_lm), "--data", str(dataset_dir / "test.tsv")]
-    code, output = run_cli(add_tune_arguments, run_tune_command, argv, capsys)
+    code, output = run_cli("tune-lm", argv, capsys)
     assert code == 2 and "no language model to tune" in output

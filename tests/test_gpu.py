@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LONG_WORDS, WORDS, tone_speech
+from tone_model import LONG_WORDS, WORDS, tone_speech
 
-from hyasr_space.audio import Clip
-from hyasr_space.decoding import GreedyDecoder, Vocabulary
+from hyasr_space.decoding import GreedyDecoder
 from hyasr_space.model import load_model
+from hyasr_space.results import Clip
 from hyasr_space.settings import Settings
+from hyasr_space.vocabulary import Vocabulary
 
 torch = pytest.importorskip("torch")
 

@@ -30,8 +30,11 @@ import pytest
 import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from awkward_audio import app_settings, free_port, serve, speech  # noqa: E402
-from conftest import RATE, WORDS  # noqa: E402
+from awkward_audio import speech  # noqa: E402
+from servers import app_settings, free_port, serve  # noqa: E402
+from tone_model import RATE, WORDS  # noqa: E402
+
+pytestmark = pytest.mark.slow
 
 USERS = 20
 LOAD_S = 15.0

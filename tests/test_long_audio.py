@@ -4,11 +4,11 @@ A few minutes of audio run through the real pipeline twice: once cut into many s
 overlapping windows (8 s, 1.5 s shared with each neighbour: about 25 windows) and once as
 a single window longer than the audio. Both transcripts, greedy and beam search + LM,
 must agree word for word, with word times that never go backwards and stay inside the
-audio; where the words are known (tone speech, tests/conftest.py), they must also be the
+audio; where the words are known (tone speech, tests/tone_model.py), they must also be the
 reference words at the reference times. A word on a window border would be lost or
 doubled by a stitching error, and with 25 windows some words always sit on borders.
 
-The tiny tone model of conftest.py runs always. The bundled demo model, spoken to with
+The tiny tone model of tone_model.py runs always. The bundled demo model, spoken to with
 espeak-ng sentences, runs when both are there (the demo model is trained separately).
 """
 
@@ -19,28 +19,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tone_model import RATE, WORDS, tone_speech
 
-from hyasr_space.audio import Clip
-from hyasr_space.decoding import GREEDY, LM, Transcript
-from hyasr_space.espeak import SENTENCES, speak
-from hyasr_space.espeak import available as espeak_available
-from hyasr_space.model import (
-    REQUIRED_FILES,
-    Logits,
-    clear_model_cache,
-    conv_frames,
-    conv_frames_receptive_field,
-    load_model,
-    plan_windows,
-)
-from hyasr_space.settings import Settings
+from hyasr_space import caches
+from hyasr_space.checkpoints import REQUIRED_FILES
+from hyasr_space.model import load_model
+from hyasr_space.results import Clip, Logits, Transcript, Transcription
+from hyasr_space.settings import GREEDY, LM, Settings
 from hyasr_space.text import error_rates
-from hyasr_space.transcriber import Transcriber, Transcription
+from hyasr_space.transcriber import Transcriber
+from hyasr_space.windows import conv_frames, conv_frames_receptive_field, plan_windows
+from tools.espeak import SENTENCES, speak
+from tools.espeak import available as espeak_available
 
-try:  # tests/ as a package or as rootdir-inserted plain modules (see test_card.py)
-    from .conftest import RATE, WORDS, tone_speech
-except ImportError:
-    from conftest import RATE, WORDS, tone_speech
+pytestmark = pytest.mark.slow
 
 SMALL_WINDOWS = {"chunk_s": 8.0, "chunk_context_s": 1.5, "chunk_batch_size": 4}
 ONE_WINDOW = {"chunk_s": 3600.0, "chunk_context_s": 2.5}
@@ -100,20 +92,20 @@ def run(model_dir: Path, recording: Recording, windows: dict, decoder: str = "bo
     model = load_model(str(model_dir), settings=settings)
     lengths: list[int] = []
     batches: list[int] = []
-    forward = model._forward
+    forward = model.forward
 
     def recording_forward(batch: list[np.ndarray]) -> list[np.ndarray]:
         lengths.extend(len(window) for window in batch)
         batches.append(len(batch))
         return forward(batch)
 
-    model._forward = recording_forward  # type: ignore[method-assign]
+    model.forward = recording_forward  # type: ignore[method-assign]
     try:
         transcriber = Transcriber(model, settings)
         transcription = transcriber.transcribe(recording.clip, decoder)
         logits = transcriber.logits(recording.clip)  # cached: no second forward pass
     finally:
-        del model._forward
+        del model.forward
     return Run(transcription, logits, tuple(lengths), tuple(batches))
 
 
@@ -149,7 +141,7 @@ def steady_runs(model_dir: Path, steady: Recording):
         "one": run(model_dir, steady, ONE_WINDOW),
         "small": run(model_dir, steady, SMALL_WINDOWS),
     }
-    clear_model_cache()
+    caches.clear()
 
 
 @pytest.mark.parametrize("conv", [SEED_CONV, DEMO_CONV], ids=["xls-r-conv", "demo-conv"])
@@ -219,7 +211,7 @@ def test_chunked_logits_match_unchunked(steady_runs):
 def test_loudness_changes_do_not_change_the_chunked_result(model_dir: Path, varying):
     one = run(model_dir, varying, ONE_WINDOW, GREEDY)
     small = run(model_dir, varying, SMALL_WINDOWS, GREEDY)
-    clear_model_cache()
+    caches.clear()
     check_times(small.transcription.best, varying.clip.duration)
     np.testing.assert_allclose(small.logits.values, one.logits.values, atol=LOGIT_TOLERANCE)
     assert_same_words(
@@ -270,7 +262,7 @@ def test_demo_model_on_minutes_of_speech():
     decoder = "both" if (model_dir / "language_model").is_dir() else GREEDY
     one = run(model_dir, recording, ONE_WINDOW, decoder)
     small = run(model_dir, recording, SMALL_WINDOWS, decoder)
-    clear_model_cache()
+    caches.clear()
     assert len(small.window_lengths) >= 15
     for transcript in small.transcription.transcripts:
         check_times(transcript, recording.clip.duration)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
+from tone_model import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
 
-from hyasr_space.audio import Clip
-from hyasr_space.model import clear_model_cache, load_model, pick_dtype
+from hyasr_space.model import load_model, pick_dtype
+from hyasr_space.results import Clip
 from hyasr_space.settings import Settings
-from hyasr_space.transcriber import Transcriber, clear_transcriber_cache
+from hyasr_space.transcriber import Transcriber
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -31,13 +31,7 @@ def int8_settings(settings: Settings, int8_cache: Path) -> Settings:
     return replace(settings, device="cpu", dtype="int8", cache_dir=int8_cache)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_models():
-    clear_model_cache()
-    clear_transcriber_cache()
-    yield
-    clear_model_cache()
-    clear_transcriber_cache()
+pytestmark = pytest.mark.usefixtures("fresh_models")
 
 
 def test_int8_is_a_cpu_dtype_only() -> None:

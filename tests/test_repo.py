@@ -70,3 +70,37 @@ def test_app_imports_spaces_before_anything_that_imports_torch() -> None:
     lines = (ROOT / "app.py").read_text().splitlines()
     first_import = next(i for i, line in enumerate(lines) if re.match(r"\s*(import|from) ", line))
     assert lines[first_import].strip() == "import spaces  # noqa: F401"
+
+
+def test_the_package_imports_without_torch_or_gradio() -> None:
+    """The result types, decoders, subtitles and the CLI's parser stay light: torch and
+    transformers load with the model, Gradio with the app (and on ZeroGPU, `spaces` must be
+    imported before torch)."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys, hyasr_space, hyasr_space.cli, hyasr_space.subtitles, hyasr_space.card;"
+        "heavy = {'torch', 'transformers', 'gradio'} & set(sys.modules);"
+        "assert not heavy, heavy"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_clone_needs_nothing_beside_it() -> None:
+    """No code reads the shared folder beside a checkout; the text the tools need is in
+    data/hy-text, compressed, with the checksums its SOURCES.md states."""
+    import hashlib
+    import lzma
+
+    beside = "../" + "shared"  # spelled so that this file does not match itself
+    for folder in ("hyasr_space", "tools", "benchmarks", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            assert beside not in path.read_text(encoding="utf-8"), path
+    sources = (ROOT / "data" / "hy-text" / "SOURCES.md").read_text(encoding="utf-8")
+    packed = sorted((ROOT / "data" / "hy-text").glob("*.txt.xz"))
+    assert len(packed) == 4
+    for path in packed:
+        digest = hashlib.sha256(lzma.decompress(path.read_bytes())).hexdigest()
+        assert f"| {path.name} |" in sources and digest in sources, path.name

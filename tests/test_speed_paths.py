@@ -3,22 +3,19 @@ and unpadded forward, and the benchmarks' realistic logits."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
+from tone_model import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
 
-from hyasr_space.audio import Clip
-from hyasr_space.decoding import GreedyDecoder, Vocabulary
-from hyasr_space.model import Logits, _run_network, load_model
+from hyasr_space.decoding import GreedyDecoder
+from hyasr_space.model import _run_network, load_model
+from hyasr_space.results import Clip, Logits
 from hyasr_space.settings import Settings
 from hyasr_space.text import normalize_text
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
+from hyasr_space.vocabulary import Vocabulary
 
 pytestmark = pytest.mark.usefixtures("fresh_models")
 
@@ -43,11 +40,11 @@ def test_a_padded_batch_matches_one_clip_at_a_time(model_dir: Path, settings: Se
     model = load_model(str(model_dir), settings=replace(settings, device="cpu"))
     long, _ = tone_speech(LONG_WORDS)
     short, _ = tone_speech(WORDS)
-    together = model._forward([long, short])
-    alone = model._forward([short])[0]
+    together = model.forward([long, short])
+    alone = model.forward([short])[0]
     np.testing.assert_allclose(together[1], alone, rtol=1e-4, atol=1e-4)
     # an unpadded batch runs without a mask, and gives what a mask of ones gives
-    features = model._feature_extractor([short], sampling_rate=16_000, return_tensors="np")
+    features = model.feature_extractor([short], sampling_rate=16_000, return_tensors="np")
     ones = np.ones_like(features["input_values"], dtype=np.int32)
     # close, not bit-equal: with and without a mask, attention may take different kernels
     np.testing.assert_allclose(
@@ -59,7 +56,7 @@ def test_a_padded_batch_matches_one_clip_at_a_time(model_dir: Path, settings: Se
 
 
 def test_benchmark_logits_spell_their_sentence() -> None:
-    from bench_common import peaky_logits
+    from benchmarks.bench_common import peaky_logits
 
     text = normalize_text("Երևանը Հայաստանի մայրաքաղաքն է։")
     logits = Logits(peaky_logits(text, 200, seed=3), 0.02)

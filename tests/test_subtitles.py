@@ -16,14 +16,13 @@ import pytest
 import srt
 import webvtt
 
-from hyasr_space.decoding import GREEDY, LM, Transcript, Word
+from hyasr_space.results import Transcript, Transcription, Word
+from hyasr_space.settings import GREEDY, LM
 from hyasr_space.subtitles import (
-    FORMATS,
+    FILE_FORMATS,
     SEGMENT_COLUMNS,
     CaptionLimits,
-    SessionFiles,
     captions,
-    close_session_files,
     file_stem,
     format_clock,
     gradio_subtitles,
@@ -34,7 +33,7 @@ from hyasr_space.subtitles import (
     to_vtt,
     transcription_dict,
 )
-from hyasr_space.transcriber import Transcription
+from hyasr_space.web.session_files import SessionFiles, close_session_files
 
 ARMENIAN = "բարև ձեզ ինչպես եք այսօր եղանակը շատ լավ է և արևը փայլում է".split()
 
@@ -257,7 +256,7 @@ def test_session_files_write_replace_and_clean_up(tmp_path: Path):
     result = Transcription("ձայն.wav", 3.0, "tiny", (transcript(spoken(ARMENIAN[:3])),))
     with SessionFiles(root=tmp_path) as files:
         paths = files.write_transcription(result)
-        assert set(paths) == set(FORMATS)
+        assert set(paths) == set(FILE_FORMATS)
         assert all(p.parent == files.path and p.stem == "ձայն" for p in paths.values())
         assert list(srt.parse(paths["srt"].read_text(encoding="utf-8")))
         other = Transcription("other.wav", 3.0, "tiny", result.transcripts)

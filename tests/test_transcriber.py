@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import WORDS, tone_speech
+from tone_model import WORDS, tone_speech
 
-from hyasr_space.audio import Clip
+from hyasr_space.decoding import NO_LM_NOTICE
 from hyasr_space.errors import EmptyAudioError, InvalidRequestError, ModelUnavailableError
 from hyasr_space.model import load_model
+from hyasr_space.results import Clip
 from hyasr_space.settings import Settings
-from hyasr_space.transcriber import NO_LM_NOTICE, Transcriber
+from hyasr_space.transcriber import Transcriber
 
 
 @pytest.fixture

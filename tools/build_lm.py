@@ -1,10 +1,10 @@
 """Build the KenLM n-gram language model that ships with the bundled demo model.
 
-    nice -n 10 python tools/build_lm.py --out build/lm [--order 5] [--prune 0 0 1 1 1]
+    nice -n 10 python -m tools.build_lm --out build/lm [--order 5] [--prune 0 0 1 1 1]
 
 Why a home-built LM: the seed model's own LM (``5gram.bin``) is 880 MB, far too big to
-bundle; this one is built from the CC0/Apache-2.0 Armenian text in
-``../shared/data/hy-text`` (Common Voice 20 train and dev prompts, two news corpora) and
+bundle; this one is built from the CC0/Apache-2.0 Armenian text in ``data/hy-text``
+(Common Voice 20 train and dev prompts, two news corpora; tools/corpus.py reads them) and
 is a few MB.
 
 Text: every line is normalised with ``hyasr_space.text.normalize_text`` (the same
@@ -39,7 +39,6 @@ import json
 import logging
 import platform
 import subprocess
-import sys
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -48,21 +47,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from heldout import (  # noqa: E402
-    DEV_FILE,
-    NEWS_FILES,
-    RECORD,
-    SHARED_TEXT,
-    TRAIN_FILE,
-    heldout_normalized,
-    heldout_sentences,
-    read_lines,
-)
-from kenlm_bin import KenlmBuildError, KenlmPrograms, ensure_kenlm_programs  # noqa: E402
-
-from hyasr_space.decoding import LM_DIR  # noqa: E402
-from hyasr_space.text import (  # noqa: E402
+from hyasr_space.settings import DEFAULT_ALPHA, DEFAULT_BETA, LM_DIR
+from hyasr_space.text import (
     ARMENIAN_LETTERS,
     PAD_TOKEN,
     VOCAB,
@@ -71,6 +57,16 @@ from hyasr_space.text import (  # noqa: E402
     is_in_alphabet,
     normalize_text,
 )
+from tools.corpus import TEXT_DIR, read_lines, text_sha256
+from tools.heldout import (
+    DEV_FILE,
+    NEWS_FILES,
+    RECORD,
+    TRAIN_FILE,
+    heldout_normalized,
+    heldout_sentences,
+)
+from tools.kenlm_bin import KenlmBuildError, KenlmPrograms, ensure_kenlm_programs
 
 if TYPE_CHECKING:
     import kenlm
@@ -85,8 +81,6 @@ ATTRS_FILE = "attrs.json"
 BUILD_INFO_FILE = "lm_build_info.json"
 DEFAULT_ORDER = 5
 MAX_ORDER = 6  # what KenLM and the kenlm Python module are compiled for
-DEFAULT_ALPHA = 0.5  # pyctcdecode's defaults, as the seed model's attrs.json
-DEFAULT_BETA = 1.5
 UNK_SCORE_OFFSET = -10.0
 ARPA_SPECIAL_WORDS = frozenset({"<s>", "</s>", "<unk>"})
 DECODER_CHECK_SENTENCES = 30
@@ -365,7 +359,7 @@ def evaluate(lm_dir: Path, unigrams: Collection[str], text_dir: Path) -> dict[st
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="gets language_model/")
-    parser.add_argument("--text-dir", type=Path, default=SHARED_TEXT)
+    parser.add_argument("--text-dir", type=Path, default=TEXT_DIR)
     parser.add_argument("--order", type=int, default=DEFAULT_ORDER)
     parser.add_argument(
         "--prune", type=int, nargs="+", default=[], metavar="N",
@@ -419,7 +413,7 @@ def build(args: argparse.Namespace) -> dict[str, object]:
 
     info = {
         "sources": {
-            name: {**asdict(count), "sha256": sha256_file(args.text_dir / name)}
+            name: {**asdict(count), "sha256": text_sha256(name, args.text_dir)}
             for name, count in counts.items()
         },
         "foreign_policy": "split at foreign words" if args.split_foreign else "drop sentence",

@@ -1,24 +1,24 @@
 """Which Common Voice dev sentences are held out of every training set and language model.
 
 The held-out sentences are chosen once, deterministically, from
-``../shared/data/hy-text/cv20-hy-AM-dev.txt``: the in-alphabet sentences are shuffled with
-a fixed seed; the first ``TUNE_COUNT`` form the *tune* set (LM weights are searched on
-it) and the next ``TEST_COUNT`` the *test* set (reported numbers come from it). The
-acoustic model is trained on the train split only; the LM text takes every other
-sentence, so neither ever sees a held-out sentence. ``tools/heldout.json`` records the
-line numbers and the source file's SHA-256, so a rebuild can prove it used the same ones.
+``data/hy-text/cv20-hy-AM-dev.txt`` (tools/corpus.py reads it): the in-alphabet
+sentences are shuffled with a fixed seed; the first ``TUNE_COUNT`` form the *tune* set
+(LM weights are searched on it) and the next ``TEST_COUNT`` the *test* set (reported
+numbers come from it). The acoustic model is trained on the train split only; the LM
+text takes every other sentence, so neither ever sees a held-out sentence.
+``tools/heldout.json`` records the line numbers and the source text's SHA-256, so a
+rebuild can prove it used the same ones.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from pathlib import Path
 
 from hyasr_space.text import is_in_alphabet, normalize_text
+from tools.corpus import TEXT_DIR, read_lines, text_sha256
 
-SHARED_TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hy-text"
 DEV_FILE = "cv20-hy-AM-dev.txt"
 TRAIN_FILE = "cv20-hy-AM-train.txt"
 NEWS_FILES = ("news-armtdp-ner.txt", "news-arpa-paraphrase.txt")
@@ -28,14 +28,7 @@ TUNE_COUNT = 150
 TEST_COUNT = 150
 
 
-def read_lines(name: str, text_dir: Path = SHARED_TEXT) -> list[str]:
-    path = text_dir / name
-    if not path.exists():
-        raise SystemExit(f"{path} not found: the dev-time tools read ../shared/data/hy-text")
-    return path.read_text(encoding="utf-8").splitlines()
-
-
-def select(text_dir: Path = SHARED_TEXT) -> dict:
+def select(text_dir: Path = TEXT_DIR) -> dict:
     """Pick the held-out sentences (line numbers into the dev file, 0-based)."""
     lines = read_lines(DEV_FILE, text_dir)
     candidates = [
@@ -46,9 +39,9 @@ def select(text_dir: Path = SHARED_TEXT) -> dict:
         and 3 <= len(sentence.split()) <= 14
     ]
     random.Random(SEED).shuffle(candidates)
-    digest = hashlib.sha256((text_dir / DEV_FILE).read_bytes()).hexdigest()
+    digest = text_sha256(DEV_FILE, text_dir)
     return {
-        "source": f"shared/data/hy-text/{DEV_FILE}",
+        "source": f"data/hy-text/{DEV_FILE}",
         "sha256": digest,
         "seed": SEED,
         "tune": sorted(candidates[:TUNE_COUNT]),
@@ -56,22 +49,22 @@ def select(text_dir: Path = SHARED_TEXT) -> dict:
     }
 
 
-def load(text_dir: Path = SHARED_TEXT) -> dict:
+def load(text_dir: Path = TEXT_DIR) -> dict:
     """The recorded selection, checked against the dev file it was made from."""
     record = json.loads(RECORD.read_text())
-    digest = hashlib.sha256((text_dir / DEV_FILE).read_bytes()).hexdigest()
+    digest = text_sha256(DEV_FILE, text_dir)
     if digest != record["sha256"]:
         raise SystemExit(f"{DEV_FILE} changed since {RECORD.name} was written")
     return record
 
 
-def heldout_sentences(split: str, text_dir: Path = SHARED_TEXT) -> list[str]:
+def heldout_sentences(split: str, text_dir: Path = TEXT_DIR) -> list[str]:
     """Original (unnormalised) held-out sentences of ``split`` ("tune" or "test")."""
     lines = read_lines(DEV_FILE, text_dir)
     return [lines[index] for index in load(text_dir)[split]]
 
 
-def heldout_normalized(text_dir: Path = SHARED_TEXT) -> set[str]:
+def heldout_normalized(text_dir: Path = TEXT_DIR) -> set[str]:
     """Every held-out sentence, normalised: what no LM or training set may contain."""
     lines = read_lines(DEV_FILE, text_dir)
     record = load(text_dir)

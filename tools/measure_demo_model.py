@@ -1,6 +1,6 @@
 """Measure the bundled demo model the way its card and the README report it.
 
-    python tools/measure_demo_model.py --model hyasr_space/demo_model --speech build/speech
+    python -m tools.measure_demo_model --model hyasr_space/demo_model --speech build/speech
 
 1. ``hyasr eval`` on the held-out *test* clips with both decoders and the LM weights the
    LM was built with (pyctcdecode's defaults): the greedy and "LM, default" rows;
@@ -21,20 +21,16 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from hyasr_space.evaluation import add_eval_arguments, run_eval_command
-from hyasr_space.lm_tuning import add_tune_arguments, run_tune_command
-from hyasr_space.transcriber import clear_transcriber_cache
-
-BUILD_ALPHA, BUILD_BETA = 0.5, 1.5  # tools/build_lm.py's attrs.json
+from hyasr_space import caches
+from hyasr_space.cli import main as hyasr
+from hyasr_space.settings import DEFAULT_ALPHA, DEFAULT_BETA
 
 
-def run_json(add_arguments, run_command, argv: list[str]) -> dict:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(argv + ["--format", "json"])
+def run_json(argv: list[str]) -> dict:
+    """`hyasr ARGV --format json`, in this process; its JSON."""
     captured = io.StringIO()
     with redirect_stdout(captured):
-        status = run_command(args)
+        status = hyasr([*argv, "--format", "json"])
     if status != 0:
         raise SystemExit(f"{argv} exited {status}")
     print(captured.getvalue(), file=sys.stderr)
@@ -60,23 +56,15 @@ def main() -> None:
     # The LM's build-time weights (pyctcdecode's defaults), named explicitly so that
     # a rerun after tuning still measures them.
     default = run_json(
-        add_eval_arguments,
-        run_eval_command,
-        ["--model", args.model, "--data", test, "--decoder", "both"]
-        + ["--alpha", str(BUILD_ALPHA), "--beta", str(BUILD_BETA)],
+        ["eval", "--model", args.model, "--data", test, "--decoder", "both"]
+        + ["--alpha", str(DEFAULT_ALPHA), "--beta", str(DEFAULT_BETA)],
     )
     tuning = run_json(
-        add_tune_arguments,
-        run_tune_command,
-        ["--model", args.model, "--data", tune, "--write", "--alphas", args.alphas]
+        ["tune-lm", "--model", args.model, "--data", tune, "--write", "--alphas", args.alphas]
         + ["--betas=" + args.betas, "--beam-widths", "16,32,64,100", "--jobs", "2"],
     )
-    clear_transcriber_cache()  # reload attrs.json as tune-lm wrote it
-    tuned = run_json(
-        add_eval_arguments,
-        run_eval_command,
-        ["--model", args.model, "--data", test, "--decoder", "lm"],
-    )
+    caches.clear()  # reload attrs.json as tune-lm wrote it
+    tuned = run_json(["eval", "--model", args.model, "--data", test, "--decoder", "lm"])
     metrics = {
         "test": {
             "data": default["data"],

@@ -1,6 +1,6 @@
 """Assemble the bundled demo model in the Hub layout: ``hyasr_space/demo_model/``.
 
-    python tools/package_demo_model.py --checkpoint build/demo-train/best --lm build/lm \
+    python -m tools.package_demo_model --checkpoint build/demo-train/best --lm build/lm \
         --metrics build/demo-metrics.json
 
 Copies the trained checkpoint (config, safetensors weights, preprocessor and tokenizer
@@ -18,8 +18,8 @@ import json
 import shutil
 from pathlib import Path
 
-from hyasr_space.decoding import Vocabulary
 from hyasr_space.lm_tuning import write_lm_attrs
+from hyasr_space.vocabulary import Vocabulary
 
 CHECKPOINT_FILES = (
     "config.json",

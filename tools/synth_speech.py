@@ -1,6 +1,6 @@
 """Synthesise Armenian speech with espeak-ng for training and held-out evaluation.
 
-    python tools/synth_speech.py --out build/speech
+    python -m tools.synth_speech --out build/speech
 
 writes ``train.npz`` (every Common Voice *train* sentence, ``--renditions`` times, each
 with a random voice and augmentation) and two held-out sets in Common Voice layout
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +27,11 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import butter, fftconvolve, sosfilt
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from heldout import TRAIN_FILE, heldout_normalized, heldout_sentences, read_lines  # noqa: E402
-
-from hyasr_space.espeak import SAMPLE_RATE, speak  # noqa: E402
-from hyasr_space.text import is_in_alphabet, normalize_text  # noqa: E402
+from hyasr_space.settings import SAMPLE_RATE
+from hyasr_space.text import is_in_alphabet, normalize_text
+from tools.corpus import read_lines
+from tools.espeak import speak
+from tools.heldout import TRAIN_FILE, heldout_normalized, heldout_sentences
 
 TRAIN_VARIANTS = ("", "m1", "m2", "m4", "m5", "m6", "m7", "f1", "f2", "f4", "f5")
 # Never used in training: the held-out sets are spoken with these.

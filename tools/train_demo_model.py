@@ -1,6 +1,6 @@
 """Train the small Armenian wav2vec2 CTC model that the project ships as its offline default.
 
-    python tools/train_demo_model.py --data build/speech --out build/demo-train
+    python -m tools.train_demo_model --data build/speech --out build/demo-train
 
 A randomly initialised ``Wav2Vec2ForCTC`` with the seed model's 44-token vocabulary and
 ids (``hyasr_space.text.VOCAB``) and its architecture family (stable layer norm, layer-

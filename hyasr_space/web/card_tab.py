@@ -1,8 +1,8 @@
 """The "Model card" tab: the loaded model's card and metrics, labelled honestly.
 
-Kept apart from card.py so that the CLI and tests of the card logic never import Gradio.
-The tab loads lazily, when the user opens it (``Tab.select``), so starting the app costs
-no Hub request; "Refresh from the Hub" re-fetches. ui.py owns the layout around it::
+The card logic (card/) never imports Gradio; this is its page. The tab loads lazily,
+when the user opens it (``Tab.select``), so starting the app costs no Hub request;
+"Refresh from the Hub" re-fetches. The app (web/__init__.py) owns the layout around it::
 
     with gr.Tabs():
         ...
@@ -23,17 +23,19 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from .card import (
+from ..card import (
     METRIC_COLUMNS,
-    SOURCE_UNAVAILABLE,
     ModelCardReport,
     describe_source,
     load_card_report,
     metrics_table,
     training_curve,
 )
+from ..errors import ModelUnavailableError
+from ..settings import Settings
+from ..transcriber import Transcriber
 
-__all__ = ["CardTab", "build_card_tab", "card_panel_values"]
+__all__ = ["CardTab", "build_card_tab", "card_panel_values", "model_card_tab"]
 
 _LEGEND = (
     "Each figure names the split it was measured on and the decoder that produced it "
@@ -90,13 +92,8 @@ def build_card_tab(
         try:
             model_ref = model_ref_getter(*values)
         except Exception as error:  # the app may have no model yet: say so in the tab
-            report = ModelCardReport(
-                model_ref="(no model)",
-                source=SOURCE_UNAVAILABLE,
-                fetched_at=None,
-                card_markdown="",
-                warnings=(f"No model loaded ({type(error).__name__}: {error}).",),
-            )
+            reason = f"No model loaded ({type(error).__name__}: {error})."
+            report = ModelCardReport.unavailable("(no model)", reason)
         else:
             report = load_card_report(model_ref, refresh=refresh, cache_dir=cache_dir)
         return card_panel_values(report)
@@ -144,3 +141,15 @@ def build_card_tab(
         refresh=refresh,
         outputs=outputs,
     )
+
+
+def model_card_tab(settings: Settings, transcriber: Transcriber | None) -> None:
+    """The "Model card" tab for the model that actually serves."""
+
+    def served_model() -> str | Path:
+        if transcriber is None:
+            raise ModelUnavailableError("no model could be loaded")
+        source = transcriber.model.source
+        return source.ref if source.kind == "hub" else source.path
+
+    build_card_tab(served_model)

@@ -1,40 +1,28 @@
-"""The Gradio app: components and events only; every decision is the `Transcriber`'s.
+"""The Transcribe tab: audio in, decoder and LM settings, text, words, captions, downloads.
 
-The page loads the model once at start-up. When no model can be loaded, the app still
-starts: a banner says why, the Transcribe button is disabled, and an API call gets the
-same reason as an error. Errors meant for users (`HyasrError`) become `gr.Error` here
-and nowhere else, escaped, since Gradio renders error text as HTML.
+Its one event is the Space's public API, `/transcribe` (`API_NAME`); the parameter names
+of its handler are the API's, and every input but the audio has the page's default.
 """
 
 from __future__ import annotations
 
 import difflib
 import html
-import logging
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from .decoding import GREEDY, LM, LMSettings, Transcript, parse_hotwords
-from .errors import HyasrError, ModelUnavailableError
-from .model import on_zero_gpu
-from .settings import Settings
-from .subtitles import (
-    SEGMENT_COLUMNS,
-    SessionFiles,
-    close_session_files,
-    gradio_subtitles,
-    segments_table,
-)
-from .transcriber import Transcriber, Transcription
+from ..errors import HyasrError
+from ..lm import LMSettings, parse_hotwords
+from ..results import Transcription
+from ..settings import BOTH, GREEDY, LM, Settings
+from ..subtitles import SEGMENT_COLUMNS, gradio_subtitles, segments_table
+from ..transcriber import Transcriber
+from .session_files import SessionFiles, close_session_files
 
-log = logging.getLogger(__name__)
-
-TITLE = "Armenian speech recognition"
 API_NAME = "transcribe"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".webm")
 DIFFERS = "differs"
@@ -42,89 +30,14 @@ WORD_COLUMNS = ["decoder", "word", "start (s)", "end (s)"]
 DECODER_LABELS = {
     GREEDY: "Greedy CTC",
     LM: "Beam search + language model",
-    "both": "Both, side by side",
+    BOTH: "Both, side by side",
 }
-CSS = """
-.hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
-"""
-
-# A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
-# settings and the transcriber (None when no model could be loaded).
-TabBuilder = Callable[[Settings, "Transcriber | None"], None]
 
 
-def build_demo(
-    settings: Settings | None = None,
-    transcriber: Transcriber | None = None,
-    extra_tabs: Sequence[TabBuilder] | None = None,
-    *,
-    model: str | None = None,
-    revision: str | None = None,
-) -> gr.Blocks:
-    """The app. Loads `model` (default: the configured one, with the demo model as its
-    fallback) unless a transcriber is given."""
-    settings = settings or Settings.from_env()
-    problem = None
-    if transcriber is None:
-        try:
-            transcriber = Transcriber.load(model, revision, settings)
-            if settings.warm_up and not on_zero_gpu():  # there, a GPU exists only per request
-                transcriber.warm_up()
-        except ModelUnavailableError as error:
-            problem = str(error)
-            log.error("no model could be loaded; the app starts without one: %s", problem)
-    if transcriber is not None:
-        log.info("serving %s", transcriber.describe())
-        for notice in transcriber.notices:
-            log.warning("%s", notice)
-
-    ttl = max(1, round(settings.temp_file_ttl_s))  # uploads and result files expire
-    with gr.Blocks(title=TITLE, delete_cache=(max(1, ttl // 4), ttl)) as demo:
-        gr.Markdown(f"# {TITLE}\n{_intro(transcriber)}")
-        banner = _banner(transcriber, problem)
-        gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
-        with gr.Tabs():
-            with gr.Tab("Transcribe"):
-                _transcribe_tab(settings, transcriber, problem)
-            # More tabs come in through extra_tabs; by default the model card's.
-            for build_tab in (model_card_tab,) if extra_tabs is None else extra_tabs:
-                build_tab(settings, transcriber)
-    # Requests can only share a batch (batching.py) if that many run at once.
-    batch = transcriber.model.request_batch_size if transcriber else 1
-    demo.queue(
-        max_size=settings.queue_max_size,
-        default_concurrency_limit=max(settings.concurrency_limit, batch),
-    )
-    return demo
-
-
-def model_card_tab(settings: Settings, transcriber: Transcriber | None) -> None:
-    """The "Model card" tab (card_ui.py) for the model that actually serves."""
-    from .card_ui import build_card_tab
-
-    def served_model() -> str | Path:
-        if transcriber is None:
-            raise ModelUnavailableError("no model could be loaded")
-        source = transcriber.model.source
-        return source.ref if source.kind == "hub" else source.path
-
-    build_card_tab(served_model)
-
-
-def _intro(transcriber: Transcriber | None) -> str:
-    if transcriber is None:
-        return "Record or upload Armenian speech to get its text."
-    return f"Record or upload Armenian speech to get its text. Model: `{transcriber.describe()}`."
-
-
-def _banner(transcriber: Transcriber | None, problem: str | None) -> str:
-    if problem is not None:
-        return f"**No speech recognition model could be loaded.** {html.escape(problem)}"
-    notices = transcriber.notices if transcriber else ()
-    return "\n\n".join(f"**Note:** {html.escape(notice)}" for notice in notices)
-
-
-def _transcribe_tab(settings: Settings, transcriber: Transcriber | None, problem: str | None):
+def transcribe_tab(
+    settings: Settings, transcriber: Transcriber | None, problem: str | None
+) -> None:
+    """The Transcribe tab's components and events (inside the current `gr.Tab`)."""
     has_lm = transcriber is not None and transcriber.has_lm
     defaults = transcriber.lm_defaults if transcriber else LMSettings.from_settings(settings)
     with gr.Row():
@@ -320,17 +233,16 @@ def _render(result: Transcription, seconds: float) -> tuple[Any, ...]:
 
 
 def _info(result: Transcription, seconds: float) -> str:
-    lines = [f"**Model:** `{result.model}`", f"**Transcript from:** {_describe(result.best)}"]
-    lines += [f"**Compared with:** {_describe(t)}" for t in result.transcripts[:-1]]
+    lines = [
+        f"**Model:** `{result.model}`",
+        f"**Transcript from:** {html.escape(result.best.description)}",
+    ]
+    lines += [f"**Compared with:** {html.escape(t.description)}" for t in result.transcripts[:-1]]
     lines.append(f"{result.duration:.1f} s of audio, transcribed in {seconds:.1f} s.")
     if not result.best.text:
         lines.append("No speech was recognised.")
     lines += [f"**Note:** {html.escape(notice)}" for notice in result.notices]
     return "  \n".join(lines)
-
-
-def _describe(transcript: Transcript) -> str:
-    return html.escape(transcript.description)
 
 
 def word_diff(
@@ -361,25 +273,3 @@ def _example_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-
-
-def launch(
-    demo: gr.Blocks,
-    settings: Settings,
-    *,
-    share: bool = False,
-    host: str | None = None,
-    port: int | None = None,
-    prevent_thread_lock: bool = False,
-) -> Any:
-    """Serve the app; host and port default to GRADIO_SERVER_NAME/PORT (set on Spaces)."""
-    return demo.launch(
-        server_name=host,
-        server_port=port,
-        share=share,
-        max_file_size=settings.max_file_size_bytes,
-        state_session_capacity=settings.max_sessions,
-        theme=gr.themes.Soft(),
-        css=CSS,
-        prevent_thread_lock=prevent_thread_lock,
-    )

@@ -1,22 +1,23 @@
 """Armenian speech from espeak-ng, for the project's tools, tests and benchmarks.
 
-The app never calls it: it is here, in the package, because tools/, tests/ and
-benchmarks/ all need the same rendering and may all import the package. espeak-ng
-(`apt-get install espeak-ng`) speaks Eastern Armenian as `-v hy` at 22,050 Hz; the
-text goes in on stdin, because some sentences begin with "-", which it would take for
-an option (docs/FACTS.md).
+Dev-only (it needs scipy and espeak-ng, which the app does not): tools/, tests/ and
+benchmarks/ import it as `tools.espeak`. espeak-ng (`apt-get install espeak-ng`) speaks
+Eastern Armenian as `-v hy` at 22,050 Hz; the text goes in on stdin, because some
+sentences begin with "-", which it would take for an option.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from collections.abc import Sequence
 
 import numpy as np
 
-ESPEAK_RATE = 22_050
-SAMPLE_RATE = 16_000  # 22,050 * 320 / 441
+from hyasr_space.settings import SAMPLE_RATE
+
+ESPEAK_RATE = 22_050  # resampled to SAMPLE_RATE by 320 / 441
 # Eight everyday sentences, normalised (lowercase, no punctuation): the long-audio test
 # and benchmark tile them into minutes of speech with a known reference.
 SENTENCES = (
@@ -48,4 +49,5 @@ def speak(text: str, voice: Sequence[str] = ("-v", "hy")) -> np.ndarray:
         timeout=60,
     )
     wav = np.frombuffer(result.stdout[44:], dtype="<i2").astype(np.float32) / 32768.0
-    return resample_poly(wav, 320, 441).astype(np.float32)
+    common = math.gcd(SAMPLE_RATE, ESPEAK_RATE)
+    return resample_poly(wav, SAMPLE_RATE // common, ESPEAK_RATE // common).astype(np.float32)

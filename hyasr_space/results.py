@@ -1,0 +1,117 @@
+"""The values that cross module borders: audio in, scores, words and text out.
+
+    Clip -> (model.py) -> Logits -> (decoders) -> Transcript -> (transcriber.py) -> Transcription
+
+Everything else in the package imports these downward; this module imports nothing
+heavier than numpy, so the decoders, the subtitles and the CLI's formatting never pull
+in torch or Gradio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+
+from .settings import SAMPLE_RATE
+
+DecoderChoice: TypeAlias = Literal["greedy", "lm", "both"]
+
+
+@dataclass(frozen=True, eq=False)
+class Clip:
+    """Mono float32 samples at `sample_rate` (16 kHz for every clip audio.py makes)."""
+
+    samples: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+    name: str = "recording"
+    source_rate: int = field(default=SAMPLE_RATE)  # the rate before resampling
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Content hash: equal audio gives equal fingerprints whatever its name."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(str(self.sample_rate).encode())
+        digest.update(np.ascontiguousarray(self.samples, dtype=np.float32).tobytes())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class Logits:
+    """CTC scores of one clip: `values` is (frames, vocabulary), unnormalised float32."""
+
+    values: np.ndarray
+    seconds_per_frame: float
+
+    @property
+    def frames(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.frames * self.seconds_per_frame
+
+
+@dataclass(frozen=True)
+class Word:
+    """A recognised word and where it is, in seconds from the start of the clip."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What one decoder made of one clip."""
+
+    text: str
+    words: tuple[Word, ...]
+    decoder: str  # settings.GREEDY or settings.LM
+    description: str  # for people: which decoder, with which settings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "decoder": self.decoder,
+            "description": self.description,
+            "words": [
+                {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)}
+                for w in self.words
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """The text of one clip, from one or two decoders, and what produced it."""
+
+    source: str
+    duration: float
+    model: str
+    transcripts: tuple[Transcript, ...]
+    notices: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> Transcript:
+        """The LM transcript when there is one, else the greedy one."""
+        return self.transcripts[-1]
+
+    def get(self, decoder: str) -> Transcript | None:
+        return next((t for t in self.transcripts if t.decoder == decoder), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.source,
+            "duration": round(self.duration, 3),
+            "model": self.model,
+            "decoders": {t.decoder: t.to_dict() for t in self.transcripts},
+            "notices": list(self.notices),
+        }

@@ -1,0 +1,119 @@
+"""The Gradio app (`build_demo`, `launch`): components and events only; every decision is
+the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), card_tab.py;
+session_files.py keeps each session's downloads.
+
+The page loads the model once at start-up. When no model can be loaded, the app still
+starts: a banner says why, the Transcribe button is disabled, and an API call gets the
+same reason as an error. Errors meant for users (`HyasrError`) become `gr.Error` here
+and nowhere else, escaped, since Gradio renders error text as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gradio as gr
+
+from ..errors import ModelUnavailableError
+from ..model import on_zero_gpu
+from ..settings import Settings
+from ..transcriber import Transcriber
+from .card_tab import model_card_tab
+from .transcribe_tab import API_NAME, transcribe_tab
+
+log = logging.getLogger(__name__)
+
+TITLE = "Armenian speech recognition"
+CSS = """
+.hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
+"""
+
+# A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
+# settings and the transcriber (None when no model could be loaded).
+TabBuilder = Callable[[Settings, "Transcriber | None"], None]
+
+
+def build_demo(
+    settings: Settings | None = None,
+    transcriber: Transcriber | None = None,
+    extra_tabs: Sequence[TabBuilder] | None = None,
+    *,
+    model: str | None = None,
+    revision: str | None = None,
+) -> gr.Blocks:
+    """The app. Loads `model` (default: the configured one, with the demo model as its
+    fallback) unless a transcriber is given."""
+    settings = settings or Settings.from_env()
+    problem = None
+    if transcriber is None:
+        try:
+            transcriber = Transcriber.load(model, revision, settings)
+            if settings.warm_up and not on_zero_gpu():  # there, a GPU exists only per request
+                transcriber.warm_up()
+        except ModelUnavailableError as error:
+            problem = str(error)
+            log.error("no model could be loaded; the app starts without one: %s", problem)
+    if transcriber is not None:
+        log.info("serving %s", transcriber.describe())
+        for notice in transcriber.notices:
+            log.warning("%s", notice)
+
+    ttl = max(1, round(settings.temp_file_ttl_s))  # uploads and result files expire
+    with gr.Blocks(title=TITLE, delete_cache=(max(1, ttl // 4), ttl)) as demo:
+        gr.Markdown(f"# {TITLE}\n{_intro(transcriber)}")
+        banner = _banner(transcriber, problem)
+        gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
+        with gr.Tabs():
+            with gr.Tab("Transcribe"):
+                transcribe_tab(settings, transcriber, problem)
+            # More tabs come in through extra_tabs; by default the model card's.
+            for build_tab in (model_card_tab,) if extra_tabs is None else extra_tabs:
+                build_tab(settings, transcriber)
+    # Requests can only share a batch (batching.py) if that many run at once.
+    batch = transcriber.model.request_batch_size if transcriber else 1
+    demo.queue(
+        max_size=settings.queue_max_size,
+        default_concurrency_limit=max(settings.concurrency_limit, batch),
+    )
+    return demo
+
+
+def _intro(transcriber: Transcriber | None) -> str:
+    if transcriber is None:
+        return "Record or upload Armenian speech to get its text."
+    return f"Record or upload Armenian speech to get its text. Model: `{transcriber.describe()}`."
+
+
+def _banner(transcriber: Transcriber | None, problem: str | None) -> str:
+    if problem is not None:
+        return f"**No speech recognition model could be loaded.** {html.escape(problem)}"
+    notices = transcriber.notices if transcriber else ()
+    return "\n\n".join(f"**Note:** {html.escape(notice)}" for notice in notices)
+
+
+def launch(
+    demo: gr.Blocks,
+    settings: Settings,
+    *,
+    share: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    prevent_thread_lock: bool = False,
+) -> Any:
+    """Serve the app; host and port default to GRADIO_SERVER_NAME/PORT (set on Spaces)."""
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        max_file_size=settings.max_file_size_bytes,
+        state_session_capacity=settings.max_sessions,
+        theme=gr.themes.Soft(),
+        css=CSS,
+        prevent_thread_lock=prevent_thread_lock,
+    )
+
+
+__all__ = ["API_NAME", "TITLE", "TabBuilder", "build_demo", "launch"]
