@@ -61,11 +61,24 @@ class Logits:
 
 @dataclass(frozen=True)
 class Word:
-    """A recognised word and where it is, in seconds from the start of the clip."""
+    """A recognised word, where it is (seconds from the start of the clip), and how sure
+    the model is of it: `confidence` in [0, 1] from its frames' CTC posteriors, or None
+    where a decoder does not say."""
 
     text: str
     start: float
     end: float
+    confidence: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "word": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+        }
+        if self.confidence is not None:
+            data["confidence"] = round(self.confidence, 4)
+        return data
 
 
 @dataclass(frozen=True)
@@ -82,10 +95,7 @@ class Transcript:
             "text": self.text,
             "decoder": self.decoder,
             "description": self.description,
-            "words": [
-                {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)}
-                for w in self.words
-            ],
+            "words": [word.to_dict() for word in self.words],
         }
 
 

@@ -23,7 +23,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,7 @@ def _clean_times(words: Sequence[Word], duration: float | None) -> list[Word]:
         end = max(word.end, start)
         if duration is not None:
             start, end = min(start, duration), min(end, duration)
-        cleaned.append(Word(word.text, start, end))
+        cleaned.append(replace(word, start=start, end=end))
         floor = end
     return cleaned
 
