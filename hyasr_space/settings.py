@@ -20,6 +20,7 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_CONCURRENCY           | concurrency_limit    | 2                                     |
 | HYASR_MAX_SESSIONS          | max_sessions         | 1000                                  |
 | HYASR_TEMP_FILE_TTL_S       | temp_file_ttl_s      | 3600                                  |
+| HYASR_HEAP_TRIM_S           | heap_trim_interval_s | 30 (0: never return freed heap)       |
 | HYASR_CHUNK_S               | chunk_s              | 30                                    |
 | HYASR_CHUNK_CONTEXT_S       | chunk_context_s      | 2.5                                   |
 | HYASR_CHUNK_BATCH           | chunk_batch_size     | 4                                     |
@@ -129,6 +130,8 @@ class Settings:
     max_sessions: int = 1000
     # Uploads and result files older than this are deleted (checked every quarter of it).
     temp_file_ttl_s: float = 3600.0
+    # The server gives freed heap back to the OS this often (heap.py); 0 turns it off.
+    heap_trim_interval_s: float = 30.0
 
     # Chunked forward: windows of chunk_s, each sharing chunk_context_s with each neighbour.
     chunk_s: float = 30.0
@@ -249,6 +252,7 @@ _ENV_FIELDS = {
     "HYASR_CONCURRENCY": "concurrency_limit",
     "HYASR_MAX_SESSIONS": "max_sessions",
     "HYASR_TEMP_FILE_TTL_S": "temp_file_ttl_s",
+    "HYASR_HEAP_TRIM_S": "heap_trim_interval_s",
     "HYASR_CHUNK_S": "chunk_s",
     "HYASR_CHUNK_CONTEXT_S": "chunk_context_s",
     "HYASR_CHUNK_BATCH": "chunk_batch_size",

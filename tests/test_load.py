@@ -85,16 +85,9 @@ class Server:
 
 def _run_server(model_dir: str, port: int, queue_size: int) -> None:
     """The script side: the app with a short queue, until it is terminated."""
-    import ctypes
-    import gc
+    from hyasr_space.heap import trim_heap
 
-    libc = ctypes.CDLL("libc.so.6")
-
-    def trim(*_: object) -> None:
-        gc.collect()
-        libc.malloc_trim(0)
-
-    signal.signal(TRIM_SIGNAL, trim)
+    signal.signal(TRIM_SIGNAL, lambda *_: trim_heap(collect=True))
     settings = app_settings(
         model_dir,
         queue_max_size=queue_size,

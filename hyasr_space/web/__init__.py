@@ -18,6 +18,7 @@ from typing import Any
 import gradio as gr
 
 from ..errors import ModelUnavailableError
+from ..heap import keep_heap_trimmed
 from ..model import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
@@ -104,6 +105,7 @@ def launch(
     prevent_thread_lock: bool = False,
 ) -> Any:
     """Serve the app; host and port default to GRADIO_SERVER_NAME/PORT (set on Spaces)."""
+    keep_heap_trimmed(settings.heap_trim_interval_s)
     return demo.launch(
         server_name=host,
         server_port=port,
