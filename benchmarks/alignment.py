@@ -1,0 +1,144 @@
+"""Forced alignment: word boundary accuracy where the truth is known, and 10 minutes' cost.
+
+    python -m benchmarks.alignment                  # accuracy (60 sentences) and 10 minutes
+    python -m benchmarks.alignment --sentences 150 --minutes 0
+
+Accuracy: each held-out test sentence (tools/heldout.json; in no training set and no LM)
+is spoken word by word with espeak-ng, in the held-out voices the demo model never heard;
+each word's rendering is trimmed to its sound (samples above 2 % of its peak) and the
+words are joined with pauses of 0.15-0.5 s (seeded), so every word's true start and end
+is known. The sentence's text is aligned to that audio with the bundled demo model, and
+each word's start and end are compared with the truth: median and 95th percentile of the
+absolute error, over every boundary. Three conditions: clean pauses; the same with white
+noise under the whole clip (30 dB below the speech); and, for comparison, the letters'
+frames alone (no snapping to the speech's edges, as an aligner without the audio gives).
+
+Cost: `--minutes` of held-out speech (clips joined with 0.3 s pauses) with its text; the
+forward pass runs first (cached, as on the page), then the alignment alone is timed, with
+the peak resident memory it adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from benchmarks.bench_common import RATE, PeakMemory, heldout_sentences, log, machine
+from hyasr_space.results import Clip
+from hyasr_space.settings import Settings
+from hyasr_space.text import normalize_text
+from hyasr_space.transcriber import Transcriber
+from tools.espeak import speak_words
+from tools.synth_speech import HELDOUT_SETTINGS, Voice
+from tools.synth_speech import heldout_sentences as heldout_texts
+
+PAUSES_S = (0.15, 0.5)
+NOISE_DB = 30.0
+
+
+def accuracy(transcriber: Transcriber, count: int) -> dict:
+    rng = np.random.default_rng(20261201)
+    errors: dict[str, dict[str, list[float]]] = {}
+    words = 0
+    for number, sentence in enumerate(heldout_texts("test")[:count]):
+        variant, rate, pitch = HELDOUT_SETTINGS[number % len(HELDOUT_SETTINGS)]
+        voice = Voice(variant, rate, pitch).espeak_args()
+        samples, truth = speak_words(normalize_text(sentence).split(), voice, PAUSES_S, number)
+        speech_power = float(np.mean(np.concatenate([samples[int(s * RATE) : int(e * RATE)]
+                                                     for s, e in truth]) ** 2))  # fmt: skip
+        noise = rng.normal(0, np.sqrt(speech_power / 10 ** (NOISE_DB / 10)), len(samples))
+        noisy = (samples + noise).astype(np.float32)
+        runs = {
+            "clean": transcriber.align(Clip(samples), sentence).best.words,
+            f"noise_{NOISE_DB:g}dB": transcriber.align(Clip(noisy), sentence).best.words,
+            "letters_only": transcriber.aligner.align(
+                transcriber.logits(Clip(samples)), sentence
+            ).transcript.words,
+        }
+        for name, aligned in runs.items():
+            assert len(aligned) == len(truth)
+            bucket = errors.setdefault(name, {"start": [], "end": []})
+            for word, (start, end) in zip(aligned, truth, strict=True):
+                bucket["start"].append(word.start - start)
+                bucket["end"].append(word.end - end)
+        words += len(truth)
+    report: dict = {"sentences": count, "words": words, "pauses_s": list(PAUSES_S)}
+    for name, bucket in errors.items():
+        both = np.abs(np.array(bucket["start"] + bucket["end"]))
+        report[name] = {
+            "median_ms": round(float(np.median(both)) * 1000, 1),
+            "p95_ms": round(float(np.percentile(both, 95)) * 1000, 1),
+            "start_median_ms": round(float(np.median(np.abs(bucket["start"]))) * 1000, 1),
+            "start_p95_ms": round(float(np.percentile(np.abs(bucket["start"]), 95)) * 1000, 1),
+            "end_median_ms": round(float(np.median(np.abs(bucket["end"]))) * 1000, 1),
+            "end_p95_ms": round(float(np.percentile(np.abs(bucket["end"]), 95)) * 1000, 1),
+            "mean_signed_start_ms": round(float(np.mean(bucket["start"])) * 1000, 1),
+            "mean_signed_end_ms": round(float(np.mean(bucket["end"])) * 1000, 1),
+        }
+    return report
+
+
+def long_audio(transcriber: Transcriber, minutes: float) -> dict:
+    """Align `minutes` of held-out speech with its text; time and memory of the alignment."""
+    items = heldout_sentences()
+    pieces, texts, total, index = [], [], 0, 0
+    import soundfile
+
+    while total < minutes * 60 * RATE:
+        audio, text = items[index % len(items)]
+        samples, _ = soundfile.read(audio, dtype="float32")
+        pieces += [samples, np.zeros(int(0.3 * RATE), np.float32)]
+        texts.append(text)
+        total += len(samples) + int(0.3 * RATE)
+        index += 1
+    clip = Clip(np.concatenate(pieces))
+    text = " ".join(texts)
+    started = time.perf_counter()
+    logits = transcriber.logits(clip)
+    forward_s = time.perf_counter() - started
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        result = transcriber.align(clip, text)
+        align_s = time.perf_counter() - started
+    scores = np.array([w.confidence for w in result.best.words])
+    return {
+        "audio_s": round(clip.duration, 1),
+        "frames": logits.frames,
+        "letters": len(normalize_text(text).replace(" ", "")),
+        "words": len(result.best.words),
+        "forward_s": round(forward_s, 2),
+        "align_s": round(align_s, 2),
+        "align_peak_growth_mb": memory.growth_mb,
+        "band": transcriber.settings.align_band,
+        "notices": list(result.notices),
+        "median_confidence": round(float(np.median(scores)), 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="demo")
+    parser.add_argument("--sentences", type=int, default=60)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    settings = replace(Settings(), device="cpu", fallback_model=None, warm_up=False)
+    transcriber = Transcriber.load(args.model, settings=settings)
+    out: dict = {"machine": machine(), "model": args.model}
+    if args.sentences:
+        log(f"accuracy on {args.sentences} sentences spoken word by word")
+        out["accuracy"] = accuracy(transcriber, args.sentences)
+    if args.minutes:
+        log(f"aligning {args.minutes:g} minutes")
+        out["long"] = long_audio(transcriber, args.minutes)
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
