@@ -85,16 +85,19 @@ def accuracy(transcriber: Transcriber, count: int) -> dict:
 
 def long_audio(transcriber: Transcriber, minutes: float) -> dict:
     """Align `minutes` of held-out speech with its text; time and memory of the alignment."""
-    items = heldout_sentences()
-    pieces, texts, total, index = [], [], 0, 0
     import soundfile
 
-    while total < minutes * 60 * RATE:
+    items = heldout_sentences()
+    pieces, texts, total, index = [], [], 0, 0
+    pause = np.zeros(int(0.3 * RATE), np.float32)
+    while True:  # whole clips, up to `minutes` (the app's limit is 10)
         audio, text = items[index % len(items)]
         samples, _ = soundfile.read(audio, dtype="float32")
-        pieces += [samples, np.zeros(int(0.3 * RATE), np.float32)]
+        if total + len(samples) + len(pause) > minutes * 60 * RATE:
+            break
+        pieces += [samples, pause]
         texts.append(text)
-        total += len(samples) + int(0.3 * RATE)
+        total += len(samples) + len(pause)
         index += 1
     clip = Clip(np.concatenate(pieces))
     text = " ".join(texts)

@@ -21,9 +21,9 @@ benchmarks/confidence.py; measured once while choosing), the frame mean and mini
 hardly separate right from wrong words: ROC AUC 0.59 for greedy words and 0.50-0.53 for
 beam-search words, because most wrong words are spelled with sure letters and wrong
 boundaries (two words glued, one split). The product of letter posteriors alone reaches
-0.66 / 0.53; with the boundary terms, 0.75 / 0.64. The product is also what a
-probability of "all letters right" should be: a long word is trusted no more than its
-weakest letters allow.
+0.66 / 0.53; with the boundary terms, 0.76 / 0.66 (README, "Alignment and confidence").
+The product is also what a probability of "all letters right" should be: a long word is
+trusted no more than its weakest letters allow.
 
 Aligned words (alignment.py) take the letters alone (`boundary=None`): their boundaries
 are the text's, not the model's guess. Scoring a deliberately substituted word among
