@@ -298,6 +298,29 @@ def test_edit_a_word_realign_and_download_its_subtitles(
     assert 0 <= cue.start.total_seconds() < cue.end.total_seconds() <= duration_s
 
 
+def test_the_align_tab_times_a_text_with_its_foreign_word_marked(
+    browser, app_url: str, tmp_path: Path, screenshots: Path
+) -> None:
+    with open_page(browser, app_url) as page:
+        page.get_by_role("tab", name="Align").click()
+        panel = page.locator("[role=tabpanel]:visible")
+        with page.expect_response(lambda response: "/gradio_api/upload" in response.url):
+            panel.locator("input[type=file][accept*=audio]").set_input_files(
+                files=[
+                    {"name": "barev.wav", "mimeType": "audio/wav", "buffer": words_wav(tmp_path)}
+                ]
+            )
+        panel.get_by_label("Text spoken in the recording").fill("Բարև OK ձեզ")
+        panel.get_by_role("button", name="Align", exact=True).click()
+        details = panel.get_by_test_id("markdown").filter(has_text="Words from:")
+        expect(details).to_contain_text("“OK” (character 6: O, K)")
+        colours = panel.get_by_test_id("highlighted-text")
+        expect(colours).to_contain_text("Բարև")
+        expect(panel.locator('a[download$=".srt"]')).to_have_count(1)
+        page.screenshot(path=screenshots / "desktop-align-tab.png", full_page=True)
+        assert not page.dialogs
+
+
 def test_each_broken_file_shows_its_message(
     browser, app_url: str, tmp_path: Path, screenshots: Path
 ) -> None:
