@@ -13,9 +13,15 @@ absolute error, over every boundary. Three conditions: clean pauses; the same wi
 noise under the whole clip (30 dB below the speech); and, for comparison, the letters'
 frames alone (no snapping to the speech's edges, as an aligner without the audio gives).
 
+Warnings: `--mismatch` held-out clips aligned with their own text, another clip's text and
+half their text (how many got a warning), and with one word replaced by a word of another
+sentence (how well the scores find it: ROC AUC).
+
 Cost: `--minutes` of held-out speech (clips joined with 0.3 s pauses) with its text; the
 forward pass runs first (cached, as on the page), then the alignment alone is timed, with
-the peak resident memory it adds.
+the peak resident memory it adds and, in a second, untimed run, the peak of numpy's
+allocations (tracemalloc), against the stated bound of frames x band bytes of
+back-pointers.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import argparse
 import json
 import sys
 import time
+import tracemalloc
 from dataclasses import replace
 
 import numpy as np
@@ -83,6 +90,37 @@ def accuracy(transcriber: Transcriber, count: int) -> dict:
     return report
 
 
+def mismatch(transcriber: Transcriber, count: int) -> dict:
+    """The warnings on wrong texts, over `count` held-out clips: each clip aligned with its
+    own text, another clip's text, and the first half of its text; and the score of one
+    word replaced by a word of another sentence (ROC AUC of "the word is the spoken one")."""
+    from benchmarks.confidence import roc_auc
+
+    items = heldout_sentences(count)
+    rng = np.random.default_rng(0)
+    warned = {"right_text": 0, "another_clips_text": 0, "half_text_missing": 0}
+    scores, spoken = [], []
+    for index, (audio, text) in enumerate(items):
+        other = items[(index + 7) % len(items)][1]
+        words = normalize_text(text).split()
+        half = " ".join(words[: max(1, len(words) // 2)])
+        runs = {"right_text": text, "another_clips_text": other, "half_text_missing": half}
+        for name, given in runs.items():
+            warned[name] += bool(transcriber.align(audio, given).notices)
+        replaced = list(words)
+        position = int(rng.integers(len(words)))
+        stranger = normalize_text(items[(index + 11) % len(items)][1]).split()
+        replaced[position] = stranger[int(rng.integers(len(stranger)))]
+        aligned = transcriber.align(audio, " ".join(replaced)).best.words
+        scores += [word.confidence for word in aligned]
+        spoken += [new == old for new, old in zip(replaced, words, strict=True)]
+    return {
+        "clips": len(items),
+        "warned": warned,
+        "replaced_word_roc_auc": round(roc_auc(np.array(scores), np.array(spoken)), 4),
+    }
+
+
 def long_audio(transcriber: Transcriber, minutes: float) -> dict:
     """Align `minutes` of held-out speech with its text; time and memory of the alignment."""
     import soundfile
@@ -104,10 +142,17 @@ def long_audio(transcriber: Transcriber, minutes: float) -> dict:
     started = time.perf_counter()
     logits = transcriber.logits(clip)
     forward_s = time.perf_counter() - started
+    _trim_heap()
     with PeakMemory() as memory:
         started = time.perf_counter()
         result = transcriber.align(clip, text)
         align_s = time.perf_counter() - started
+    # RSS reuses what the forward pass freed; tracemalloc sees numpy's own allocations
+    # (and slows them down: its run is not timed).
+    tracemalloc.start()
+    transcriber.align(clip, text)
+    traced_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     scores = np.array([w.confidence for w in result.best.words])
     return {
         "audio_s": round(clip.duration, 1),
@@ -116,11 +161,22 @@ def long_audio(transcriber: Transcriber, minutes: float) -> dict:
         "words": len(result.best.words),
         "forward_s": round(forward_s, 2),
         "align_s": round(align_s, 2),
-        "align_peak_growth_mb": memory.growth_mb,
+        "align_rss_growth_mb": memory.growth_mb,
+        "align_traced_peak_mb": round(traced_peak / 2**20, 1),
+        "stated_bound_mb": round(logits.frames * transcriber.settings.align_band / 2**20, 1),
         "band": transcriber.settings.align_band,
         "notices": list(result.notices),
         "median_confidence": round(float(np.median(scores)), 3),
     }
+
+
+def _trim_heap() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="demo")
     parser.add_argument("--sentences", type=int, default=60)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--mismatch", type=int, default=150, help="clips for the warnings")
     args = parser.parse_args(argv)
     settings = replace(Settings(), device="cpu", fallback_model=None, warm_up=False)
     transcriber = Transcriber.load(args.model, settings=settings)
@@ -135,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sentences:
         log(f"accuracy on {args.sentences} sentences spoken word by word")
         out["accuracy"] = accuracy(transcriber, args.sentences)
+    if args.mismatch:
+        log(f"wrong texts on {args.mismatch} clips")
+        out["mismatch"] = mismatch(transcriber, args.mismatch)
     if args.minutes:
         log(f"aligning {args.minutes:g} minutes")
         out["long"] = long_audio(transcriber, args.minutes)
