@@ -122,7 +122,8 @@ def wire_realign(
         return result.best.text, [], [], info(result, seconds), rows, table, paths, files, result
 
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
-    page.transcribed.success(
+    # After a transcription and after a re-alignment alike.
+    page.last_result.change(
         colours, inputs=[page.last_result], outputs=[page.confidence], **private
     )
     page.realign.click(
@@ -132,7 +133,7 @@ def wire_realign(
         api_name=API_NAME,
     ).success(lambda: gr.Row(visible=False), outputs=[page.comparison], **private).success(
         _captioned_player, inputs=[page.audio, page.last_result], outputs=[page.player], **private
-    ).success(colours, inputs=[page.last_result], outputs=[page.confidence], **private)
+    )
 
 
 def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:

@@ -48,8 +48,7 @@ class TranscribePage:
     confidence: Any
     realign: Any
     session_files: Any
-    last_result: Any
-    transcribed: Any  # the Transcribe event chain, to add steps after it
+    last_result: Any  # the latest Transcription (gr.State)
 
 
 def transcribe_tab(
@@ -178,36 +177,23 @@ def transcribe_tab(
     # The API returns plain values; showing or hiding the comparison is a separate,
     # private step, so API users never see Gradio's update dictionaries.
     outputs = [text, greedy_view, lm_view, info, words, segments, downloads]
-    transcribed = (
-        submit.click(
-            transcribe,
-            inputs=[
-                audio,
-                decoder,
-                alpha,
-                beta,
-                beam_width,
-                hotwords,
-                hotword_weight,
-                session_files,
-            ],
-            outputs=[*outputs, session_files, last_result],
-            api_name=API_NAME,
-        )
-        .success(
-            lambda choice: gr.Row(visible=choice == "both"),
-            inputs=[decoder],
-            outputs=[comparison],
-            api_visibility="private",
-            queue=False,
-        )
-        .success(
-            _captioned_player,
-            inputs=[audio, last_result],
-            outputs=[player],
-            api_visibility="private",
-            queue=False,
-        )
+    submit.click(
+        transcribe,
+        inputs=[audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight, session_files],
+        outputs=[*outputs, session_files, last_result],
+        api_name=API_NAME,
+    ).success(
+        lambda choice: gr.Row(visible=choice == "both"),
+        inputs=[decoder],
+        outputs=[comparison],
+        api_visibility="private",
+        queue=False,
+    ).success(
+        _captioned_player,
+        inputs=[audio, last_result],
+        outputs=[player],
+        api_visibility="private",
+        queue=False,
     )
     clear.click(
         lambda: (
@@ -229,7 +215,7 @@ def transcribe_tab(
     )
     return TranscribePage(
         audio, text, outputs, comparison, player, confidence, realign,
-        session_files, last_result, transcribed,
+        session_files, last_result,
     )  # fmt: skip
 
 
