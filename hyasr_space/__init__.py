@@ -3,12 +3,14 @@
     from hyasr_space import Transcriber
     result = Transcriber.load().transcribe("speech.wav", decoder="both")
     print(result.best.text, result.best.words)
+    aligned = Transcriber.load().align("speech.wav", "Բարև ձեզ։")  # forced alignment
 
 The Gradio app is `hyasr_space.web.build_demo`; the command line is `hyasr_space.cli`;
 `hyasr_space.caches.clear()` forgets every loaded model. The README's "How it works"
 lists the modules, one line each.
 """
 
+from .alignment import Aligner
 from .audio import AudioInput, load_audio
 from .checkpoints import ModelSource, resolve_model
 from .decoding import Decoder, GreedyDecoder
@@ -34,6 +36,7 @@ from .vocabulary import Vocabulary
 __all__ = [
     "DEFAULT_MODEL",
     "AcousticModel",
+    "Aligner",
     "AudioDecodeError",
     "AudioError",
     "AudioInput",

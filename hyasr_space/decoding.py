@@ -3,7 +3,8 @@
 Every decoder has the same face (`Decoder`): `decode(logits, options) -> Transcript`,
 `describe(options)` for people, and a `name` ("greedy", "lm"). Which decoders a request's
 choice ("greedy", "lm" or "both") runs is decided once, by `pick_decoders`, for the app,
-the CLI and the evaluation alike.
+the CLI and the evaluation alike. Every word carries a confidence from its frames'
+posteriors, computed by `confidence.word_confidences`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
+from .confidence import WordFrames, word_confidences
 from .errors import InvalidRequestError
 from .results import Logits, Transcript, Word
 from .settings import BOTH, DECODER_CHOICES, GREEDY, LM
@@ -68,34 +72,61 @@ class GreedyDecoder:
         return GREEDY_DESCRIPTION
 
     def decode(self, logits: Logits, options: LMSettings | None = None) -> Transcript:
-        """The best path; `options` (beam search settings) do not apply."""
+        """The best path; `options` (beam search settings) do not apply. Each word's
+        confidence comes from its letters' posteriors on that path (confidence.py)."""
         vocab = self.vocabulary
-        best = vocab.log_probs(logits).argmax(axis=1)
-        words: list[Word] = []
+        scores = vocab.log_probs(logits)
+        best = scores.argmax(axis=1)
+        probs = np.exp(scores.max(axis=1))
+        spelled: list[tuple[str, WordFrames]] = []
         letters: list[str] = []
+        posteriors: list[float] = []
         start = end = 0
         previous = -1
         for frame, token in enumerate(best.tolist()):
             if token == previous:
                 if letters and token not in (vocab.blank_id, vocab.delimiter_id):
                     end = frame + 1
+                    posteriors[-1] = max(posteriors[-1], float(probs[frame]))
                 continue
             previous = token
             if token == vocab.blank_id:
                 continue
             if token == vocab.delimiter_id:
-                _flush(words, letters, start, end, logits.seconds_per_frame)
+                _flush(spelled, letters, posteriors, start, end)
                 continue
             if not letters:
                 start = frame
             letters.append(vocab.tokens[token])
+            posteriors.append(float(probs[frame]))
             end = frame + 1
-        _flush(words, letters, start, end, logits.seconds_per_frame)
+        _flush(spelled, letters, posteriors, start, end)
+        step = logits.seconds_per_frame
+        confidences = word_confidences([frames for _, frames in spelled], boundary(vocab, scores))
+        words = [
+            Word(text, frames.start * step, frames.end * step, confidence)
+            for (text, frames), confidence in zip(spelled, confidences, strict=True)
+        ]
         text = " ".join(word.text for word in words)
         return Transcript(text, tuple(words), GREEDY, GREEDY_DESCRIPTION)
 
 
-def _flush(words: list[Word], letters: list[str], start: int, end: int, step: float) -> None:
+def boundary(vocabulary: Vocabulary, scores: np.ndarray) -> np.ndarray | None:
+    """Each frame's posterior of the word delimiter, from log-probabilities; None for a
+    vocabulary without one."""
+    if vocabulary.delimiter_id is None:
+        return None
+    return np.exp(scores[:, vocabulary.delimiter_id])
+
+
+def _flush(
+    words: list[tuple[str, WordFrames]],
+    letters: list[str],
+    posteriors: list[float],
+    start: int,
+    end: int,
+) -> None:
     if letters:
-        words.append(Word("".join(letters), start * step, end * step))
+        words.append(("".join(letters), WordFrames(start, end, np.array(posteriors))))
         letters.clear()
+        posteriors.clear()

@@ -12,7 +12,8 @@ with that request's alpha and beta. Beam width and hotwords are arguments of
 Long logits are searched in segments cut at silences (`silence_cuts`): pyctcdecode keys
 its caches by the whole text so far, so one search over an hour grows about
 quadratically in time and memory (benchmarks/README.md, `long_audio.py --lm`). Runs of
-frames that cannot change the search are skipped (`frames_to_search`).
+frames that cannot change the search are skipped (`frames_to_search`). Each word's
+confidence comes from `confidence.word_confidences`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import numpy as np
 from pyctcdecode.constants import MIN_TOKEN_CLIP_P
 from pyctcdecode.decoder import BeamSearchDecoderCTC, _log_softmax
 
+from .confidence import WordFrames, letters_in_span, word_confidences
+from .decoding import boundary
 from .errors import InvalidRequestError
 from .results import Logits, Transcript, Word
 from .settings import (
@@ -133,6 +136,7 @@ class LMDecoder:
         from pyctcdecode import Alphabet, LanguageModel
 
         self.vocabulary = vocabulary
+        self._letter_ids = {token: index for index, token in enumerate(vocabulary.tokens)}
         self.defaults = defaults
         self.kenlm_path = kenlm_path
         self._kenlm = kenlm.Model(str(kenlm_path))
@@ -190,7 +194,7 @@ class LMDecoder:
         scores = self.vocabulary.log_probs(logits)
         step = logits.seconds_per_frame
         hotwords = list(parse_hotwords(settings.hotwords)) or None
-        words: list[Word] = []
+        spans: list[tuple[str, int, int]] = []  # word, first frame, one past its last
         cuts = silence_cuts(
             scores, self.vocabulary.blank_id, step, settings.segment_s, settings.silence_s
         )
@@ -208,12 +212,32 @@ class LMDecoder:
             )
             _, _, word_frames, _, _ = beams[0]
             # back from the searched frames to the clip's (end is one past the last frame)
-            words += [
-                Word(word, (first + kept[start]) * step, (first + ends[end - 1]) * step)
+            spans += [
+                (word, first + int(kept[start]), first + int(ends[end - 1]))
                 for word, (start, end) in word_frames
             ]
+        words = self._words(spans, scores, step)
         text = " ".join(word.text for word in words)
         return Transcript(text, tuple(words), LM, self.describe(settings))
+
+    def _words(
+        self, spans: Sequence[tuple[str, int, int]], scores: np.ndarray, step: float
+    ) -> list[Word]:
+        """Words with times and confidences. pyctcdecode gives no path, so a letter's
+        posterior is its best frame within the word's frames (confidence.py)."""
+        ids = self._letter_ids
+        probs = np.exp(scores)
+        frames = [
+            WordFrames(
+                start, end, letters_in_span(probs, [ids[c] for c in word if c in ids], start, end)
+            )
+            for word, start, end in spans
+        ]
+        confidences = word_confidences(frames, boundary(self.vocabulary, scores))
+        return [
+            Word(word, start * step, end * step, confidence)
+            for (word, start, end), confidence in zip(spans, confidences, strict=True)
+        ]
 
 
 def frames_to_search(scores: np.ndarray, token_min_logp: float) -> np.ndarray:

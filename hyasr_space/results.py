@@ -63,12 +63,14 @@ class Logits:
 class Word:
     """A recognised word, where it is (seconds from the start of the clip), and how sure
     the model is of it: `confidence` in [0, 1] from its frames' CTC posteriors, or None
-    where a decoder does not say."""
+    where a decoder does not say. `interpolated`: the aligner could not place it (letters
+    the model cannot spell) and gave it the time between its neighbours."""
 
     text: str
     start: float
     end: float
     confidence: float | None = None
+    interpolated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +80,8 @@ class Word:
         }
         if self.confidence is not None:
             data["confidence"] = round(self.confidence, 4)
+        if self.interpolated:
+            data["interpolated"] = True
         return data
 
 

@@ -34,6 +34,8 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_HOTWORD_WEIGHT        | hotword_weight       | 10                                    |
 | HYASR_LM_SEGMENT_S          | lm_segment_s         | 20 (inf: one search over the clip)    |
 | HYASR_LM_SILENCE_S          | lm_silence_s         | 0.5                                   |
+| HYASR_ALIGN_BAND            | align_band           | 1000 (CTC states alignment keeps)     |
+| HYASR_DOUBTFUL_CONFIDENCE   | doubtful_confidence  | 0.5 (words below it are marked)       |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
@@ -83,8 +85,20 @@ GREEDY = "greedy"
 LM = "lm"
 BOTH = "both"
 DECODER_CHOICES = (GREEDY, LM, BOTH)
+ALIGN = "align"  # the transcript of a given text aligned to the audio (alignment.py)
+# Alignment (alignment.py): a word's edges move onto the speech's edges by at most
+# ALIGN_SNAP_S; a warning when more than POOR_MATCH_SHARE of the words score below
+# POOR_MATCH_SCORE (text of another clip: most words below 1e-5; the right text: at most
+# 2 words in 5, on the demo model's held-out clips), or when speech of at least
+# UNMATCHED_SPEECH_S has no text.
+ALIGN_SNAP_S = 0.3
+POOR_MATCH_SCORE = 0.01
+POOR_MATCH_SHARE = 0.5
+UNMATCHED_SPEECH_S = 0.5
 
 __all__ = [
+    "ALIGN",
+    "ALIGN_SNAP_S",
     "BOTH",
     "DECODER_CHOICES",
     "DEFAULT_ALPHA",
@@ -102,7 +116,10 @@ __all__ = [
     "LM_DIR",
     "LM_SEGMENT_S",
     "LM_SILENCE_S",
+    "POOR_MATCH_SCORE",
+    "POOR_MATCH_SHARE",
     "SAMPLE_RATE",
+    "UNMATCHED_SPEECH_S",
     "Settings",
 ]
 
@@ -153,6 +170,11 @@ class Settings:
     hotword_weight: float = DEFAULT_HOTWORD_WEIGHT
     lm_segment_s: float = LM_SEGMENT_S
     lm_silence_s: float = LM_SILENCE_S
+    # Forced alignment keeps this many CTC states (2 per letter) around the best one per
+    # frame: memory is frames x align_band bytes (30 MB for 10 minutes), and a text may
+    # run up to about align_band / 3 letters ahead of the speech and still be found.
+    align_band: int = 1000
+    doubtful_confidence: float = 0.5  # words less sure than this are marked on the page
 
     hub_timeout_s: float = 3.0
     # A model card confirmed by the Hub this recently is shown without asking it again.
@@ -183,6 +205,7 @@ class Settings:
             "compile_bucket_s",
             "lm_segment_s",
             "lm_silence_s",
+            "align_band",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -190,6 +213,10 @@ class Settings:
         if self.request_batch_size < 0:
             raise ValueError(
                 f"request_batch_size must be 0 (auto) or more, not {self.request_batch_size}"
+            )
+        if not 0 <= self.doubtful_confidence <= 1:
+            raise ValueError(
+                f"doubtful_confidence must be in [0, 1], not {self.doubtful_confidence}"
             )
         if not 0 <= self.chunk_context_s < self.chunk_s / 2:
             raise ValueError("chunk_context_s must be at least 0 and under half of chunk_s")
@@ -266,6 +293,8 @@ _ENV_FIELDS = {
     "HYASR_HOTWORD_WEIGHT": "hotword_weight",
     "HYASR_LM_SEGMENT_S": "lm_segment_s",
     "HYASR_LM_SILENCE_S": "lm_silence_s",
+    "HYASR_ALIGN_BAND": "align_band",
+    "HYASR_DOUBTFUL_CONFIDENCE": "doubtful_confidence",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",

@@ -1,8 +1,9 @@
 """`Transcriber`: the one entry point from audio to text that the UI and the CLI share.
 
-It owns an `AcousticModel` and its decoders, and remembers the logits of recent clips by
-their content, so a user who switches between greedy and LM decoding, or tries other LM
-settings, waits for a beam search and never for the model again.
+It owns an `AcousticModel`, its decoders and its aligner, and remembers the logits of
+recent clips by their content, so a user who switches between greedy and LM decoding,
+tries other LM settings, or aligns a corrected text, waits for a beam search or an
+alignment and never for the model again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from .alignment import Aligner
 from .audio import AudioInput, load_audio
 from .caches import Registry
 from .decoding import Decoder, GreedyDecoder, pick_decoders
@@ -39,6 +41,7 @@ class Transcriber:
         self.notices: tuple[str, ...] = (notice,) if notice else ()
         self.vocabulary = Vocabulary.from_dir(model.path, size=model.vocab_size)
         self.greedy = GreedyDecoder(self.vocabulary)
+        self.aligner = Aligner(self.vocabulary, self.settings)
         self.lm: LMDecoder | None = None
         try:
             self.lm = LMDecoder.from_dir(model.path, self.vocabulary, self.settings)
@@ -157,6 +160,32 @@ class Transcriber:
         transcripts, notices = self.decode(self.logits(clip, progress), decoder, lm)
         return Transcription(
             clip.name, clip.duration, self.model.name, transcripts, self.notices + notices
+        )
+
+    def align(
+        self,
+        audio: AudioInput,
+        text: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Transcription:
+        """The words of `text` placed on the audio: a `Transcription` whose one transcript
+        (decoder "align") has the text's words, as written, with times and confidences
+        (alignment.py). The logits come from the cache when this audio was transcribed
+        lately, so aligning a corrected transcript never runs the model again.
+
+        Raises the `AudioError`s of `load_audio`, and `InvalidRequestError` for text with
+        nothing to align or too long for the audio; a poor match is a notice.
+        """
+        self.aligner.prepare(text)  # bad text fails before the audio is read
+        clip = load_audio(audio, self.settings)
+        logits = self.logits(clip, progress)
+        alignment = self.aligner.align(logits, text, clip.samples, clip.sample_rate)
+        return Transcription(
+            clip.name,
+            clip.duration,
+            self.model.name,
+            (alignment.transcript,),
+            self.notices + alignment.notices,
         )
 
     def warm_up(self) -> None:

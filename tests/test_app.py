@@ -17,6 +17,7 @@ from tone_model import WORDS
 
 from hyasr_space.settings import Settings
 from hyasr_space.web import API_NAME, build_demo, launch
+from hyasr_space.web.align_tab import API_NAME as ALIGN_API_NAME
 from hyasr_space.web.transcribe_tab import DIFFERS, word_diff
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -129,10 +130,51 @@ def test_api_parameters_have_readable_names_and_defaults(client, words_wav: Path
     assert text == WORDS and "greedy CTC" in info
 
 
-def test_api_lists_only_the_transcribe_endpoint(client) -> None:
+def test_api_lists_the_transcribe_and_align_endpoints(client) -> None:
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
-        f"/{API_NAME}"
+        f"/{API_NAME}",
+        f"/{ALIGN_API_NAME}",
     ]
+
+
+def test_align_endpoint_aligns_a_corrected_text(client, words_wav: Path) -> None:
+    api = client.view_api(print_info=False, return_format="dict")
+    parameters = api["named_endpoints"][f"/{ALIGN_API_NAME}"]["parameters"]
+    assert [p["parameter_name"] for p in parameters] == ["audio", "text"]
+    text, greedy_view, lm_view, info, words, segments, downloads = client.predict(
+        audio=gradio_client.handle_file(str(words_wav)),
+        text="Բարև ձեր",  # the second word corrected (wrongly: the audio says ձեզ)
+        api_name=f"/{ALIGN_API_NAME}",
+    )
+    assert text == "Բարև ձեր" and greedy_view == [] and lm_view == []
+    assert "forced alignment of the given text" in info
+    rows = words["data"] if isinstance(words, dict) else words
+    assert [row[:2] for row in rows] == [["align", "Բարև"], ["align", "ձեր"]]
+    assert rows[0][4] > 0.5 > rows[1][4] >= 0  # the wrong letter shows in the score
+    files = {Path(path).suffix: Path(path) for path in downloads}
+    [caption] = srt.parse(files[".srt"].read_text(encoding="utf-8"))
+    assert caption.content == "Բարև ձեր"
+    with pytest.raises(AppError, match="There is no text to align"):
+        client.predict(gradio_client.handle_file(str(words_wav)), "", api_name="/align")
+
+
+def test_transcribed_words_carry_confidences(client, words_wav: Path) -> None:
+    *_, words, _, downloads = call(client, words_wav, "both")
+    rows = words["data"] if isinstance(words, dict) else words
+    assert len(rows) == 4 and all(0 <= row[4] <= 1 for row in rows)
+    [data] = [json.loads(Path(p).read_text()) for p in downloads if p.endswith(".json")]
+    for transcript in data["decoders"].values():
+        assert all(0 <= word["confidence"] <= 1 for word in transcript["words"])
+
+
+def test_doubtful_words_are_shaded_by_doubt() -> None:
+    from hyasr_space.results import Transcript, Word
+    from hyasr_space.web.align_tab import confidence_view
+
+    words = (Word("ա", 0, 1, 0.9), Word("բ", 1, 2, 0.2), Word("X", 2, 3, 0.0, interpolated=True))
+    view = confidence_view(Transcript("ա բ X", words, "align", ""), doubtful=0.5)
+    assert view == [("ա", 0.0), (" ", None), ("բ", 0.8), (" ", None), ("X", 1.0)]
+    assert confidence_view(None, 0.5) == []
 
 
 def test_corrupt_file_gets_its_own_error(client, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 import soundfile
+import srt
 from awkward_audio import (
     BROKEN,
     HOSTILE_HTML_NAME,
@@ -240,7 +241,9 @@ def test_upload_transcribe_and_switch_decoders(
         choose_decoder(page, "Both, side by side")
         transcribe_button(page).click()
         expect(info(page)).to_contain_text("Compared with: greedy CTC")
-        views = page.get_by_test_id("highlighted-text")
+        views = page.get_by_test_id("highlighted-text").filter(
+            has_text=re.compile("Greedy CTC|Beam search")
+        )
         expect(views).to_have_count(2)
         for view, label in zip(
             views.all(), ("Greedy CTC", "Beam search + language model"), strict=True
@@ -249,6 +252,72 @@ def test_upload_transcribe_and_switch_decoders(
             expect(view).to_contain_text(label)
             assert view.inner_text().split()[-2:] == WORDS.split()
         page.screenshot(path=screenshots / "desktop-both-decoders.png", full_page=True)
+        assert not page.dialogs
+
+
+def test_edit_a_word_realign_and_download_its_subtitles(
+    browser, app_url: str, tmp_path: Path, screenshots: Path
+) -> None:
+    """Transcribe, correct one word in the transcript, Re-align: the SRT download holds the
+    corrected word, timed inside the audio; the confidence colours follow."""
+    audio = words_wav(tmp_path)
+    duration_s = soundfile.info(tmp_path / "barev.wav").duration
+    with open_page(browser, app_url) as page:
+        upload_and_wait(page, "barev.wav", audio)
+        transcribe_button(page).click()
+        expect(transcript(page)).to_have_value(WORDS)
+        colours = page.get_by_test_id("highlighted-text").filter(has_text="Confidence")
+        expect(colours).to_contain_text("ձեզ")
+
+        corrected = WORDS.replace("ձեզ", "Ձեզ։")
+        transcript(page).fill(corrected)
+        page.get_by_role("button", name="Re-align", exact=True).click()
+        expect(page.get_by_test_id("markdown").filter(has_text="Words from:")).to_contain_text(
+            "forced alignment of the given text"
+        )
+        expect(colours).to_contain_text("Ձեզ։")
+        link = page.locator('a[download$=".srt"]')
+        expect(link).to_have_count(1)
+        with page.expect_download() as download:
+            link.click()
+        subtitles = Path(download.value.path()).read_text(encoding="utf-8")
+        page.screenshot(path=screenshots / "desktop-realigned.png", full_page=True)
+
+        transcript(page).fill(WORDS.replace("ձեզ", "ձեր"))  # a word the audio does not say
+        page.get_by_role("button", name="Re-align", exact=True).click()
+        doubtful = colours.get_by_text("ձեր", exact=True).locator("xpath=..")
+        expect(doubtful).to_have_css(
+            "background-color", re.compile(r"rgba?\(239, 68, 60(\)|, 0\.9)")
+        )
+        expect(colours.get_by_text("բարև", exact=True).locator("xpath=..")).not_to_have_css(
+            "background-color", re.compile(r"rgba?\(239, 68, 60(\)|, 0\.[1-9])")
+        )
+        assert not page.dialogs
+    [cue] = srt.parse(subtitles)
+    assert cue.content == corrected
+    assert 0 <= cue.start.total_seconds() < cue.end.total_seconds() <= duration_s
+
+
+def test_the_align_tab_times_a_text_with_its_foreign_word_marked(
+    browser, app_url: str, tmp_path: Path, screenshots: Path
+) -> None:
+    with open_page(browser, app_url) as page:
+        page.get_by_role("tab", name="Align").click()
+        panel = page.locator("[role=tabpanel]:visible")
+        with page.expect_response(lambda response: "/gradio_api/upload" in response.url):
+            panel.locator("input[type=file][accept*=audio]").set_input_files(
+                files=[
+                    {"name": "barev.wav", "mimeType": "audio/wav", "buffer": words_wav(tmp_path)}
+                ]
+            )
+        panel.get_by_label("Text spoken in the recording").fill("Բարև OK ձեզ")
+        panel.get_by_role("button", name="Align", exact=True).click()
+        details = panel.get_by_test_id("markdown").filter(has_text="Words from:")
+        expect(details).to_contain_text("“OK” (character 6: O, K)")
+        colours = panel.get_by_test_id("highlighted-text")
+        expect(colours).to_contain_text("Բարև")
+        expect(panel.locator('a[download$=".srt"]')).to_have_count(1)
+        page.screenshot(path=screenshots / "desktop-align-tab.png", full_page=True)
         assert not page.dialogs
 
 

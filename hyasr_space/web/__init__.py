@@ -1,6 +1,7 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
-the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), card_tab.py;
-session_files.py keeps each session's downloads.
+the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), align_tab.py
+(its Re-align, the API's `/align`, and the Align tab), card_tab.py; session_files.py keeps
+each session's downloads.
 
 The page loads the model once at start-up. When no model can be loaded, the app still
 starts: a banner says why, the Transcribe button is disabled, and an API call gets the
@@ -22,6 +23,7 @@ from ..heap import keep_heap_trimmed
 from ..model import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
+from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
 from .transcribe_tab import API_NAME, transcribe_tab
 
@@ -69,9 +71,10 @@ def build_demo(
         gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
         with gr.Tabs():
             with gr.Tab("Transcribe"):
-                transcribe_tab(settings, transcriber, problem)
-            # More tabs come in through extra_tabs; by default the model card's.
-            for build_tab in (model_card_tab,) if extra_tabs is None else extra_tabs:
+                page = transcribe_tab(settings, transcriber, problem)
+                wire_realign(page, settings, transcriber, problem)
+            # More tabs come in through extra_tabs; by default Align and the model card.
+            for build_tab in (align_tab, model_card_tab) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
     # Requests can only share a batch (batching.py) if that many run at once.
     batch = transcriber.model.request_batch_size if transcriber else 1

@@ -1,7 +1,9 @@
 """The Transcribe tab: audio in, decoder and LM settings, text, words, captions, downloads.
 
-Its one event is the Space's public API, `/transcribe` (`API_NAME`); the parameter names
-of its handler are the API's, and every input but the audio has the page's default.
+Its Transcribe event is the Space's public API, `/transcribe` (`API_NAME`); the parameter
+names of its handler are the API's, and every input but the audio has the page's default.
+The transcript is editable: align_tab.py wires its "Re-align" button (`/align`) and the
+confidence colours, from the components `transcribe_tab` returns (`TranscribePage`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import difflib
 import html
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from .session_files import SessionFiles, close_session_files
 API_NAME = "transcribe"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".webm")
 DIFFERS = "differs"
-WORD_COLUMNS = ["decoder", "word", "start (s)", "end (s)"]
+WORD_COLUMNS = ["decoder", "word", "start (s)", "end (s)", "confidence"]
 DECODER_LABELS = {
     GREEDY: "Greedy CTC",
     LM: "Beam search + language model",
@@ -34,9 +36,24 @@ DECODER_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class TranscribePage:
+    """What align_tab.py needs of the Transcribe tab to wire Re-align and the colours."""
+
+    audio: Any
+    text: Any
+    outputs: list[Any]  # /transcribe's: text, greedy, lm, info, words, segments, downloads
+    comparison: Any
+    player: Any
+    confidence: Any
+    realign: Any
+    session_files: Any
+    last_result: Any  # the latest Transcription (gr.State)
+
+
 def transcribe_tab(
     settings: Settings, transcriber: Transcriber | None, problem: str | None
-) -> None:
+) -> TranscribePage:
     """The Transcribe tab's components and events (inside the current `gr.Tab`)."""
     has_lm = transcriber is not None and transcriber.has_lm
     defaults = transcriber.lm_defaults if transcriber else LMSettings.from_settings(settings)
@@ -84,7 +101,13 @@ def transcribe_tab(
                     [[str(path)] for path in examples], inputs=[audio], cache_examples=False
                 )
         with gr.Column():
-            text = gr.Textbox(label="Transcript", lines=4, interactive=False, buttons=["copy"])
+            text = gr.Textbox(
+                label="Transcript (correct it, then Re-align)", lines=4, buttons=["copy"]
+            )
+            realign = gr.Button("Re-align", interactive=problem is None)
+            confidence = gr.HighlightedText(
+                label="Confidence (doubtful words in red)", show_inline_category=False
+            )
             with gr.Row(visible=False) as comparison:
                 greedy_view = gr.HighlightedText(
                     label=DECODER_LABELS[GREEDY], color_map={DIFFERS: "#fbbf24"}
@@ -104,7 +127,7 @@ def transcribe_tab(
             )
             words = gr.Dataframe(
                 headers=WORD_COLUMNS,
-                datatype=["str", "str", "number", "number"],
+                datatype=["str", "str", "number", "number", "number"],
                 label="Words",
                 interactive=False,
             )
@@ -184,11 +207,16 @@ def transcribe_tab(
             None,
             gr.Row(visible=False),
             gr.Audio(value=None, visible=False),
+            [],
         ),
-        outputs=[audio, *outputs, comparison, player],
+        outputs=[audio, *outputs, comparison, player, confidence],
         api_visibility="private",
         queue=False,
     )
+    return TranscribePage(
+        audio, text, outputs, comparison, player, confidence, realign,
+        session_files, last_result,
+    )  # fmt: skip
 
 
 def _captioned_player(path: str | None, result: Transcription | None) -> Any:
@@ -224,12 +252,22 @@ def _render(result: Transcription, seconds: float) -> tuple[Any, ...]:
     lm_view: list[tuple[str, str | None]] = []
     if greedy is not None and lm is not None:
         greedy_view, lm_view = word_diff(greedy.text, lm.text)
-    rows = [
-        [transcript.decoder, word.text, round(word.start, 2), round(word.end, 2)]
+    return result.best.text, greedy_view, lm_view, _info(result, seconds), word_table_rows(result)
+
+
+def word_table_rows(result: Transcription) -> list[list[Any]]:
+    """Rows of `WORD_COLUMNS`: every transcript's words, with times and confidences."""
+    return [
+        [
+            transcript.decoder,
+            word.text,
+            round(word.start, 2),
+            round(word.end, 2),
+            None if word.confidence is None else round(word.confidence, 3),
+        ]
         for transcript in result.transcripts
         for word in transcript.words
     ]
-    return result.best.text, greedy_view, lm_view, _info(result, seconds), rows
 
 
 def _info(result: Transcription, seconds: float) -> str:

@@ -1,0 +1,219 @@
+"""Aligning a text to its recording on the page: the "Align" tab, and the Transcribe tab's
+"Re-align" (a corrected transcript aligned to the same audio, from its cached logits).
+
+Both run `Transcriber.align` through `align_recording`. The Re-align event is the Space's
+public `/align` (`API_NAME`): its inputs are the audio and the text, its outputs the same
+as `/transcribe`'s, so an API user reads either the same way. The Align tab's own event
+is private. Doubtful words (confidence below `Settings.doubtful_confidence`) are shown in
+red on both tabs, deeper the less sure (`confidence_view`).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import gradio as gr
+
+from ..errors import HyasrError
+from ..results import Transcript, Transcription
+from ..settings import Settings
+from ..subtitles import SEGMENT_COLUMNS, segments_table
+from ..transcriber import Transcriber
+from .session_files import SessionFiles, close_session_files
+from .transcribe_tab import TranscribePage, _captioned_player, word_table_rows
+
+API_NAME = "align"
+TAB_NAME = "Align"
+CONFIDENCE_LABEL = "Confidence (doubtful words in red)"
+WORD_COLUMNS = ["word", "start (s)", "end (s)", "confidence"]
+
+
+def align_recording(
+    transcriber: Transcriber | None,
+    problem: str | None,
+    audio: str | None,
+    text: str,
+    files: SessionFiles | None,
+    progress: gr.Progress,
+) -> tuple[Transcription, float, SessionFiles, list[str]]:
+    """Align `text` to the recording; the result, the seconds it took, the session's
+    files and the paths of its SRT, WebVTT and JSON downloads. User errors -> gr.Error."""
+    if transcriber is None:
+        raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
+    if not audio:
+        raise gr.Error("Record or upload some audio first.", title="No audio")
+    started = time.perf_counter()
+    try:
+        result = transcriber.align(
+            audio,
+            text or "",
+            progress=lambda done, total: progress(
+                (done, total), desc="Recognising speech", unit="windows"
+            ),
+        )
+    except HyasrError as error:
+        raise gr.Error(html.escape(str(error)), title="Cannot align") from error
+    if files is None or files.closed:
+        files = SessionFiles()
+    paths = files.write_transcription(result)
+    return result, time.perf_counter() - started, files, [str(p) for p in paths.values()]
+
+
+def info(result: Transcription, seconds: float) -> str:
+    """Which model, which text, how long; the notices (a poor match, foreign words)."""
+    lines = [
+        f"**Model:** `{result.model}`",
+        f"**Words from:** {html.escape(result.best.description)}",
+        f"{result.duration:.1f} s of audio, aligned in {seconds:.1f} s.",
+    ]
+    lines += [f"**Note:** {html.escape(notice)}" for notice in result.notices]
+    return "  \n".join(lines)
+
+
+def confidence_view(
+    transcript: Transcript | None, doubtful: float
+) -> list[tuple[str, float | None]]:
+    """The words as HighlightedText scores: a word below `doubtful` scores 1 - confidence
+    (Gradio shades positive scores red), the others 0; spaces between them unscored."""
+    view: list[tuple[str, float | None]] = []
+    for index, word in enumerate(transcript.words if transcript else ()):
+        if index:
+            view.append((" ", None))
+        confidence = 0.0 if word.confidence is None else word.confidence
+        doubt = 1.0 - confidence if word.interpolated or confidence < doubtful else 0.0
+        view.append((word.text, round(doubt, 3)))
+    return view
+
+
+def word_rows(transcript: Transcript) -> list[list[Any]]:
+    """Rows of `WORD_COLUMNS`."""
+    return [
+        [w.text, round(w.start, 2), round(w.end, 2), _score(w.confidence)] for w in transcript.words
+    ]
+
+
+def wire_realign(
+    page: TranscribePage,
+    settings: Settings,
+    transcriber: Transcriber | None,
+    problem: str | None,
+) -> None:
+    """On the Transcribe tab: the confidence colours after each transcription, and
+    "Re-align", the public `/align`, with `/transcribe`'s outputs (text, greedy and LM
+    comparisons, which stay empty, info, words, segments, downloads)."""
+
+    def colours(result: Transcription | None) -> list[tuple[str, float | None]]:
+        return confidence_view(result.best if result else None, settings.doubtful_confidence)
+
+    # The parameter names are the API's (gradio_client keyword arguments).
+    def align(
+        audio: str | None,
+        text: str,
+        files: SessionFiles | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple[Any, ...]:
+        result, seconds, files, paths = align_recording(
+            transcriber, problem, audio, text, files, progress
+        )
+        table = segments_table(result.best, result.duration)
+        rows = word_table_rows(result)
+        return result.best.text, [], [], info(result, seconds), rows, table, paths, files, result
+
+    private: dict[str, Any] = {"api_visibility": "private", "queue": False}
+    # After a transcription and after a re-alignment alike.
+    page.last_result.change(
+        colours, inputs=[page.last_result], outputs=[page.confidence], **private
+    )
+    page.realign.click(
+        align,
+        inputs=[page.audio, page.text, page.session_files],
+        outputs=[*page.outputs, page.session_files, page.last_result],
+        api_name=API_NAME,
+    ).success(lambda: gr.Row(visible=False), outputs=[page.comparison], **private).success(
+        _captioned_player, inputs=[page.audio, page.last_result], outputs=[page.player], **private
+    )
+
+
+def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
+    """The Align tab (a `TabBuilder`): audio and its text in; the words with times and
+    confidences, a captioned player, the segments and the downloads out."""
+    problem = None if transcriber is not None else "no speech recognition model is loaded."
+    with gr.Tab(TAB_NAME):
+        gr.Markdown(
+            "Align a text you already have (a script, a corrected transcript) to its "
+            "recording: each word gets its start and end, and a score that shows where "
+            "the text and the audio disagree."
+        )
+        with gr.Row():
+            with gr.Column():
+                audio = gr.Audio(
+                    sources=["upload", "microphone"],
+                    type="filepath",
+                    label=f"Audio (up to {settings.max_duration_s:g} s)",
+                )
+                text = gr.Textbox(
+                    label="Text spoken in the recording", lines=6, placeholder="Armenian text"
+                )
+                button = gr.Button("Align", variant="primary", interactive=transcriber is not None)
+            with gr.Column():
+                view = gr.HighlightedText(label=CONFIDENCE_LABEL, show_inline_category=False)
+                details = gr.Markdown()
+                player = gr.Audio(
+                    label="Playback with captions",
+                    type="filepath",
+                    interactive=False,
+                    visible=False,
+                )
+                segments = gr.Dataframe(
+                    headers=SEGMENT_COLUMNS,
+                    datatype=["str", "str", "str"],
+                    label="Segments",
+                    interactive=False,
+                )
+                words = gr.Dataframe(
+                    headers=WORD_COLUMNS,
+                    datatype=["str", "number", "number", "number"],
+                    label="Words",
+                    interactive=False,
+                )
+                downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
+    files = gr.State(None, delete_callback=close_session_files)
+    last_result = gr.State(None)
+
+    def align(
+        audio: str | None,
+        text: str,
+        files: SessionFiles | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple[Any, ...]:
+        result, seconds, files, paths = align_recording(
+            transcriber, problem, audio, text, files, progress
+        )
+        return (
+            confidence_view(result.best, settings.doubtful_confidence),
+            info(result, seconds),
+            word_rows(result.best),
+            segments_table(result.best, result.duration),
+            paths,
+            files,
+            result,
+        )
+
+    button.click(
+        align,
+        inputs=[audio, text, files],
+        outputs=[view, details, words, segments, downloads, files, last_result],
+        api_visibility="private",
+    ).success(
+        _captioned_player,
+        inputs=[audio, last_result],
+        outputs=[player],
+        api_visibility="private",
+        queue=False,
+    )
+
+
+def _score(confidence: float | None) -> float | None:
+    return None if confidence is None else round(confidence, 3)
