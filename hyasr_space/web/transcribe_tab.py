@@ -19,8 +19,9 @@ from ..errors import HyasrError
 from ..lm import LMSettings, parse_hotwords
 from ..results import Transcription
 from ..settings import BOTH, GREEDY, LM, Settings
-from ..subtitles import SEGMENT_COLUMNS, gradio_subtitles, segments_table
+from ..subtitles import SEGMENT_COLUMNS, CaptionLimits, gradio_subtitles, segments_table
 from ..transcriber import Transcriber
+from . import speech_view
 from .session_files import SessionFiles, close_session_files
 
 API_NAME = "transcribe"
@@ -40,6 +41,7 @@ def transcribe_tab(
     """The Transcribe tab's components and events (inside the current `gr.Tab`)."""
     has_lm = transcriber is not None and transcriber.has_lm
     defaults = transcriber.lm_defaults if transcriber else LMSettings.from_settings(settings)
+    limits = CaptionLimits.from_settings(settings)
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(
@@ -109,6 +111,8 @@ def transcribe_tab(
                 interactive=False,
             )
             downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
+            share = speech_view.share_button()
+    picture = speech_view.picture_component()
     # Per-session download folder; Gradio calls the callback when the session's state
     # is dropped (an hour after the tab closes), and the object's finalizer at exit.
     session_files = gr.State(None, delete_callback=close_session_files)
@@ -147,8 +151,8 @@ def transcribe_tab(
         seconds = time.perf_counter() - started
         if files is None or files.closed:
             files = SessionFiles()
-        paths = files.write_transcription(result)
-        table = segments_table(result.best, result.duration)
+        paths = files.write_transcription(result, limits=limits)
+        table = segments_table(result.best, result.duration, limits)
         return (*_render(result, seconds), table, [str(p) for p in paths.values()], files, result)
 
     # The API returns plain values; showing or hiding the comparison is a separate,
@@ -166,11 +170,24 @@ def transcribe_tab(
         api_visibility="private",
         queue=False,
     ).success(
-        _captioned_player,
+        lambda path, result: _captioned_player(path, result, limits),
         inputs=[audio, last_result],
         outputs=[player],
         api_visibility="private",
         queue=False,
+        show_progress="hidden",  # the player shows once it is ready, not a spinner before
+    ).success(
+        lambda path, result: speech_view.show_picture(transcriber, settings, path, result),
+        inputs=[audio, last_result],
+        outputs=[picture],
+        api_visibility="private",
+        show_progress="hidden",
+    ).success(
+        lambda: gr.update(visible=True),
+        outputs=[share],
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
     )
     clear.click(
         lambda: (
@@ -184,17 +201,20 @@ def transcribe_tab(
             None,
             gr.Row(visible=False),
             gr.Audio(value=None, visible=False),
+            *speech_view.hidden(),
         ),
-        outputs=[audio, *outputs, comparison, player],
+        outputs=[audio, *outputs, comparison, player, picture, share],
         api_visibility="private",
         queue=False,
     )
 
 
-def _captioned_player(path: str | None, result: Transcription | None) -> Any:
+def _captioned_player(
+    path: str | None, result: Transcription | None, limits: CaptionLimits | None = None
+) -> Any:
     """The recording again, with the best transcript as synced captions; hidden when no
     word was recognised (silence), where it would be an empty box under the player above."""
-    cues = gradio_subtitles(result.best, result.duration) if path and result else []
+    cues = gradio_subtitles(result.best, result.duration, limits) if path and result else []
     if not cues:
         return gr.Audio(value=None, visible=False)
     return gr.Audio(value=path, subtitles=cues, visible=True)
