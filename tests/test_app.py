@@ -204,17 +204,22 @@ def test_fallback_notice_is_a_banner_on_the_page(model_dir: Path) -> None:
 def test_the_captioned_player_shows_only_when_there_is_something_to_caption(
     model_dir: Path, words_wav: Path, tmp_path: Path, settings: Settings
 ) -> None:
+    from hyasr_space.subtitles import CaptionLimits
     from hyasr_space.transcriber import Transcriber
-    from hyasr_space.web.transcribe_tab import _captioned_player
+    from hyasr_space.web.speech_view import player_cues
 
     transcriber = Transcriber.load(str(model_dir), settings=settings)
     spoken = transcriber.transcribe(words_wav, "greedy")
-    player = _captioned_player(str(words_wav), spoken)
-    assert player.visible is True and [cue["text"] for cue in player.subtitles] == [WORDS]
+    assert [cue["text"] for cue in player_cues(spoken, CaptionLimits())] == [WORDS]
+    # The caption limits of the settings (HYASR_CAPTION_*) apply to the player too.
+    one_word_lines = CaptionLimits.from_settings(
+        replace(settings, caption_max_line_chars=5, caption_max_lines=1)
+    )
+    assert [cue["text"] for cue in player_cues(spoken, one_word_lines)] == WORDS.split()
 
     silence = tmp_path / "silence.wav"
     soundfile.write(silence, np.zeros(16_000, dtype=np.float32), 16_000)
     quiet = transcriber.transcribe(silence, "greedy")
     assert quiet.best.text == ""
-    assert _captioned_player(str(silence), quiet).visible is False
-    assert _captioned_player(None, None).visible is False
+    assert player_cues(quiet, CaptionLimits()) == []
+    assert player_cues(None, CaptionLimits()) == []

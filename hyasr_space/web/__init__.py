@@ -22,6 +22,7 @@ from ..model import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
 from .card_tab import model_card_tab
+from .speech_view import CSS as SPEECH_VIEW_CSS
 from .transcribe_tab import API_NAME, transcribe_tab
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ TITLE = "Armenian speech recognition"
 CSS = """
 .hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
 """
+CSS += SPEECH_VIEW_CSS
 
 # A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
 # settings and the transcriber (None when no model could be loaded).

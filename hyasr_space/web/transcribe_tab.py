@@ -19,7 +19,7 @@ from ..errors import HyasrError
 from ..lm import LMSettings, parse_hotwords
 from ..results import Transcription
 from ..settings import BOTH, GREEDY, LM, Settings
-from ..subtitles import SEGMENT_COLUMNS, CaptionLimits, gradio_subtitles, segments_table
+from ..subtitles import SEGMENT_COLUMNS, CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .session_files import SessionFiles, close_session_files
@@ -95,9 +95,7 @@ def transcribe_tab(
                     label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"}
                 )
             info = gr.Markdown()
-            player = gr.Audio(
-                label="Playback with captions", type="filepath", interactive=False, visible=False
-            )
+            player = speech_view.player_view()
             segments = gr.Dataframe(
                 headers=SEGMENT_COLUMNS,
                 datatype=["str", "str", "str"],
@@ -112,7 +110,8 @@ def transcribe_tab(
             )
             downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
             share = speech_view.share_button()
-    picture = speech_view.picture_component()
+    picture_box, picture = speech_view.picture_view()
+    views = speech_view.ResultViews(player, picture_box, picture, share)
     # Per-session download folder; Gradio calls the callback when the session's state
     # is dropped (an hour after the tab closes), and the object's finalizer at exit.
     session_files = gr.State(None, delete_callback=close_session_files)
@@ -158,7 +157,7 @@ def transcribe_tab(
     # The API returns plain values; showing or hiding the comparison is a separate,
     # private step, so API users never see Gradio's update dictionaries.
     outputs = [text, greedy_view, lm_view, info, words, segments, downloads]
-    submit.click(
+    transcribed = submit.click(
         transcribe,
         inputs=[audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight, session_files],
         outputs=[*outputs, session_files, last_result],
@@ -169,26 +168,9 @@ def transcribe_tab(
         outputs=[comparison],
         api_visibility="private",
         queue=False,
-    ).success(
-        lambda path, result: _captioned_player(path, result, limits),
-        inputs=[audio, last_result],
-        outputs=[player],
-        api_visibility="private",
-        queue=False,
-        show_progress="hidden",  # the player shows once it is ready, not a spinner before
-    ).success(
-        lambda path, result: speech_view.show_picture(transcriber, settings, path, result),
-        inputs=[audio, last_result],
-        outputs=[picture],
-        api_visibility="private",
-        show_progress="hidden",
-    ).success(
-        lambda: gr.update(visible=True),
-        outputs=[share],
-        api_visibility="private",
-        queue=False,
-        show_progress="hidden",
     )
+    # The player, the picture and the Share link, each once it is ready.
+    speech_view.show_after(transcribed, views, audio, last_result, transcriber, settings)
     clear.click(
         lambda: (
             None,
@@ -200,24 +182,12 @@ def transcribe_tab(
             None,
             None,
             gr.Row(visible=False),
-            gr.Audio(value=None, visible=False),
-            *speech_view.hidden(),
+            *speech_view.cleared(),
         ),
-        outputs=[audio, *outputs, comparison, player, picture, share],
+        outputs=[audio, *outputs, comparison, *views.components],
         api_visibility="private",
         queue=False,
     )
-
-
-def _captioned_player(
-    path: str | None, result: Transcription | None, limits: CaptionLimits | None = None
-) -> Any:
-    """The recording again, with the best transcript as synced captions; hidden when no
-    word was recognised (silence), where it would be an empty box under the player above."""
-    cues = gradio_subtitles(result.best, result.duration, limits) if path and result else []
-    if not cues:
-        return gr.Audio(value=None, visible=False)
-    return gr.Audio(value=path, subtitles=cues, visible=True)
 
 
 def _lm_settings(
