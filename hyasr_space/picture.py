@@ -152,6 +152,13 @@ def speech_picture(
     return picture
 
 
+def prepare() -> None:
+    """Load librosa and the font now. librosa's first import on a machine compiles its
+    numba functions (20-40 s on 2 cores; cached beside the package after that), so a
+    server calls this at start-up, in the background, and its first picture is quick."""
+    speech_picture(np.zeros(1600, dtype=np.float32), 16_000, [Word("ա", 0.0, 0.05)])
+
+
 def caption_cut_times(cues: Sequence[Caption]) -> list[float]:
     """Where each caption after the first begins (seconds): the captions' cuts."""
     return [cue.start for cue in cues[1:]]
@@ -439,4 +446,4 @@ def _font(size: int = FONT_PX, path: Path = FONT_PATH) -> ImageFont.FreeTypeFont
     return ImageFont.truetype(str(path), size)
 
 
-__all__ = ["caption_cut_times", "speech_picture", "transcription_picture"]
+__all__ = ["caption_cut_times", "prepare", "speech_picture", "transcription_picture"]

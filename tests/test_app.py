@@ -223,3 +223,29 @@ def test_the_captioned_player_shows_only_when_there_is_something_to_caption(
     assert quiet.best.text == ""
     assert player_cues(quiet, CaptionLimits()) == []
     assert player_cues(None, CaptionLimits()) == []
+
+
+def test_caption_limits_from_the_settings_shape_every_download(
+    model_dir: Path, words_wav: Path, tmp_path: Path
+) -> None:
+    # HYASR_CAPTION_MAX_LINE_CHARS=5 and HYASR_CAPTION_MAX_LINES=1: a caption a word.
+    settings = replace(
+        Settings(),
+        model=str(model_dir),
+        fallback_model=None,
+        examples_dir=tmp_path,
+        warm_up=False,
+        caption_max_line_chars=5,
+        caption_max_lines=1,
+    )
+    for url in _serve(settings):
+        client = gradio_client.Client(url, verbose=False)
+        *_, segments, downloads = call(client, words_wav)
+        rows = segments["data"] if isinstance(segments, dict) else segments
+        assert [row[-1] for row in rows] == WORDS.split()
+        files = {Path(path).suffix: Path(path) for path in downloads}
+        cues = list(srt.parse(files[".srt"].read_text(encoding="utf-8")))
+        assert [cue.content for cue in cues] == WORDS.split()
+        assert files[".vtt"].read_text(encoding="utf-8").count(" --> ") == 2
+        data = json.loads(files[".json"].read_text(encoding="utf-8"))
+        assert [s["text"] for s in data["decoders"]["lm"]["segments"]] == WORDS.split()

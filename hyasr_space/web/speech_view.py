@@ -24,6 +24,7 @@ in an update that Gradio passes on as it is (`postprocess=False`).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from gradio.data_classes import FileData
 
 from ..audio import load_audio
 from ..errors import HyasrError
-from ..picture import transcription_picture
+from ..picture import prepare, transcription_picture
 from ..results import Transcription
 from ..settings import Settings
 from ..subtitles import CaptionLimits, gradio_subtitles
@@ -68,7 +69,9 @@ def player_view() -> gr.Audio:
 
 
 def picture_view() -> tuple[gr.Group, gr.Image]:
-    """The picture, full width (it is drawn 1200 px wide: `picture.WIDTH`)."""
+    """The picture, full width (it is drawn 1200 px wide: `picture.WIDTH`). Starts loading
+    librosa in the background (`picture.prepare`), so the first picture is not slow."""
+    threading.Thread(target=prepare, name="hyasr-picture-prepare", daemon=True).start()
     with gr.Group(visible=False) as box:
         picture = gr.Image(
             label=PICTURE_LABEL,
