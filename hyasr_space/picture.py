@@ -23,11 +23,12 @@ measures the time and memory (README, "Performance").
 
 librosa does the signal processing (`stft`, Slaney mel filters, `power_to_db`): the
 project did none of this by hand before, so nothing was replaced. Pillow draws, not
-matplotlib: Pillow comes with Gradio, imports in milliseconds and puts each pixel where
-we say; matplotlib would add a 40 MB dependency and about a second of import for axes,
-ticks and layout we do not need, and its fonts would still need Armenian. The font is
-DejaVu Sans cut down to Latin and Armenian (`fonts/`, made by tools/subset_font.py),
-since Pillow's own font and many machines' fonts lack Armenian letters.
+matplotlib: Pillow comes with Gradio already, while matplotlib is not installed and would
+be one more dependency (with its own) for axes, ticks and a layout that take a few lines
+here, and for pixels we place exactly where a word's time says anyway. What matplotlib
+would have brought is a font with Armenian letters (its DejaVu Sans); Pillow's own font
+and many machines' have none, so `fonts/` holds DejaVu Sans cut down to Latin and
+Armenian (33 KB, made by tools/subset_font.py, with its licence).
 """
 
 from __future__ import annotations
@@ -222,6 +223,8 @@ def _mel_db(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
         dtype=np.float32,
     )
     audio = samples if samples.dtype == np.float32 else _as_float32(samples)
+    if not np.isfinite(audio).all():  # librosa refuses NaN and inf; audio.py drops them too
+        audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     frames = 1 + audio.size // hop
     mel = np.empty((N_MELS, frames), dtype=np.float32)
     half = n_fft // 2

@@ -142,6 +142,16 @@ def test_a_silent_file_is_white_and_int16_looks_like_float(tones: np.ndarray) ->
     assert difference.mean() < 2
 
 
+def test_bad_samples_are_drawn_as_silence(tones: np.ndarray) -> None:
+    broken = tones.copy()
+    broken[: RATE // 2] = np.nan
+    broken[RATE // 2 : RATE // 2 + 10] = np.inf
+    image = spectrogram(speech_picture(broken, RATE))
+    px_per_s = PLOT_W / (len(tones) / RATE)
+    assert image[:, : round(0.45 * px_per_s)].min() >= 250  # white where the NaNs were
+    assert image[:, round(0.6 * px_per_s) :].min() < 90  # the tones after them drawn
+
+
 def test_any_sample_rate_is_drawn_on_the_same_time_axis(tones: np.ndarray) -> None:
     import soxr
 
