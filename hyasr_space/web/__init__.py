@@ -1,6 +1,7 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
 the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), card_tab.py;
-session_files.py keeps each session's downloads.
+session_files.py keeps each session's downloads; speech_view.py shows what comes under a
+result besides the API's outputs (the captioned player, the picture, the Share link).
 
 The page loads the model once at start-up. When no model can be loaded, the app still
 starts: a banner says why, the Transcribe button is disabled, and an API call gets the
