@@ -183,6 +183,13 @@ def picture(page):
     return page.locator(f".{PICTURE_CLASS} img")
 
 
+def picture_width(page) -> int:
+    """The picture's width in pixels as the browser loaded it."""
+    loaded = f"(() => {{ const i = document.querySelector('.{PICTURE_CLASS} img');"
+    loaded += " return i && i.complete && i.naturalWidth; })()"
+    return page.wait_for_function(loaded).json_value()
+
+
 def share_button(page):
     return page.get_by_role("button", name=SHARE_LABEL)
 
@@ -377,11 +384,7 @@ def test_a_shared_link_opens_the_same_result(
         transcribe_button(page).click()
         expect(share_button(page)).to_be_visible()
         expect(picture(page)).to_be_visible()
-        # The picture is shown 1:1 (drawn 1200 px wide for the page's full width).
-        assert (
-            page.evaluate(f"document.querySelector('.{PICTURE_CLASS} img').naturalWidth")
-            == picture_module.WIDTH
-        )
+        assert picture_width(page) == picture_module.WIDTH  # as drawn, loaded
         shown = info(page).text_content()
         share_button(page).click()
         link = read_clipboard(page, until="deep_link=")
@@ -392,10 +395,7 @@ def test_a_shared_link_opens_the_same_result(
         expect(info(shared)).to_have_text(shown)
         expect(shared.get_by_role("radio", name="Greedy CTC")).to_be_checked()
         expect(picture(shared)).to_be_visible()
-        assert (
-            shared.evaluate(f"document.querySelector('.{PICTURE_CLASS} img').naturalWidth")
-            == picture_module.WIDTH
-        )
+        assert picture_width(shared) == picture_module.WIDTH
         # The audio comes with it, served to whoever has the link, and in the player too.
         links = [a.get_attribute("href") for a in shared.get_by_test_id("download-link").all()]
         audio_urls = [url for url in links if url.endswith("/barev.wav")]

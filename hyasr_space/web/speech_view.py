@@ -16,7 +16,7 @@ Two workarounds make a shared page whole. Gradio 6.31 saves a file that an event
 inside a component update (`gr.Audio(value=..., visible=True)`) without its URL, so the
 page a link opens shows no file; and once a component was updated so, a plain value
 returned later is saved under another component's id. The picture is therefore returned
-as a plain value and shown by its box (`gr.Group`); the player, whose captions can only
+as a plain value and shown by its box (a `gr.Column`); the player, whose captions can only
 come in an update, gets its file already in Gradio's cache with its URL
 (`processing_utils.async_move_files_to_cache`, the call Gradio itself makes on outputs)
 in an update that Gradio passes on as it is (`postprocess=False`).
@@ -55,7 +55,7 @@ class ResultViews:
     """The components; `player_view` and `picture_view` create them where they go."""
 
     player: gr.Audio
-    picture_box: gr.Group
+    picture_box: gr.Column
     picture: gr.Image
     share: gr.DeepLinkButton
 
@@ -68,11 +68,11 @@ def player_view() -> gr.Audio:
     return gr.Audio(label=PLAYER_LABEL, type="filepath", interactive=False, visible=False)
 
 
-def picture_view() -> tuple[gr.Group, gr.Image]:
+def picture_view() -> tuple[gr.Column, gr.Image]:
     """The picture, full width (it is drawn 1200 px wide: `picture.WIDTH`). Starts loading
     librosa in the background (`picture.prepare`), so the first picture is not slow."""
     threading.Thread(target=prepare, name="hyasr-picture-prepare", daemon=True).start()
-    with gr.Group(visible=False) as box:
+    with gr.Column(visible=False) as box:
         picture = gr.Image(
             label=PICTURE_LABEL,
             type="pil",
@@ -133,7 +133,7 @@ def show_after(
 def cleared() -> tuple[Any, ...]:
     """The views' values for Clear, in the order of `ResultViews.components`."""
     player = gr.Audio(value=None, visible=False)
-    return player, gr.Group(visible=False), None, gr.update(visible=False, value=SHARE_LABEL)
+    return player, gr.Column(visible=False), None, gr.update(visible=False, value=SHARE_LABEL)
 
 
 def player_cues(result: Transcription | None, limits: CaptionLimits) -> list[dict[str, Any]]:
@@ -147,13 +147,13 @@ def _picture(
     audio: str | None,
     result: Transcription | None,
     limits: CaptionLimits,
-) -> tuple[Any, gr.Group]:
+) -> tuple[Any, gr.Column]:
     """The picture of `result` and its box's visibility. The audio is decoded again: a
     state holding every session's samples would cost far more memory than this."""
     if transcriber is None or not audio or result is None:
-        return None, gr.Group(visible=False)
+        return None, gr.Column(visible=False)
     try:
         clip = load_audio(audio, settings)
     except HyasrError:  # the file went away (expired) since it was transcribed
-        return None, gr.Group(visible=False)
-    return transcription_picture(transcriber, clip, result, limits), gr.Group(visible=True)
+        return None, gr.Column(visible=False)
+    return transcription_picture(transcriber, clip, result, limits), gr.Column(visible=True)
