@@ -8,9 +8,10 @@ box is shown only after its content is in it.
 The Share link is Gradio's `gr.DeepLinkButton`: a click saves the page's components as
 they are (audio, settings, transcript, tables, player, picture) on the server under a
 hash and copies the page's address with `?deep_link=<hash>`; opening that address shows
-the same page. The saved page stays until the server restarts; the files it points to
-(the audio, the downloads, the picture) are deleted `Settings.temp_file_ttl_s` after they
-were made, and until then anyone with the link can fetch them (README, "Sharing").
+the same page. The saved page (a small JSON in Gradio's temporary folder) is not deleted
+by the app; the files it points to (the audio, the downloads, the picture) are deleted
+`Settings.temp_file_ttl_s` after they were made, and until then anyone with the link can
+fetch them (README, "Sharing").
 
 Two workarounds make a shared page whole. Gradio 6.31 saves a file that an event returns
 inside a component update (`gr.Audio(value=..., visible=True)`) without its URL, so the
