@@ -10,6 +10,14 @@ transcription, and an all-NaN array becomes silence, which transcribes to nothin
 *file* with no finite sample at all is refused as damaged. Audio shorter than
 `Settings.min_duration_s` is refused: it cannot hold a word, and the model would only
 guess at the padding.
+
+Not librosa, though the project uses it (picture.py): `librosa.resample`'s default
+("soxr_hq") is this same soxr call, giving identical samples, so calling soxr directly
+costs nothing and keeps librosa, whose first import compiles numba functions, off the
+transcription path. `librosa.load` reads with libsndfile too but falls back to
+audioread (deprecated since librosa 0.10, gone in 1.0), not to ffmpeg itself; the
+fallback here decodes just past the duration limit (telling "too long" from "at the
+limit") and quotes ffmpeg's own reason when a file cannot be read.
 """
 
 from __future__ import annotations

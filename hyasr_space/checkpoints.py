@@ -65,7 +65,9 @@ def resolve_model(
         return ModelSource(ref, _check_layout(settings.demo_model_dir, "the demo model"), "demo")
     path = Path(ref).expanduser()
     if path.is_dir():
-        return ModelSource(ref, _check_layout(path, ref), "directory")
+        # The bundled model named by its folder is still the bundled model, by its name.
+        kind = "demo" if path.resolve() == settings.demo_model_dir.resolve() else "directory"
+        return ModelSource(ref, _check_layout(path, ref), kind)
     if ref.startswith((".", "/", "~")) or ref.count("/") > 1 or "\\" in ref:
         raise ModelUnavailableError(f"Model directory {ref} does not exist.")
     return _resolve_hub(ref, revision, settings)

@@ -36,6 +36,9 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_LM_SILENCE_S          | lm_silence_s         | 0.5                                   |
 | HYASR_ALIGN_BAND            | align_band           | 1000 (CTC states alignment keeps)     |
 | HYASR_DOUBTFUL_CONFIDENCE   | doubtful_confidence  | 0.5 (words below it are marked)       |
+| HYASR_CAPTION_MAX_LINE_CHARS | caption_max_line_chars | 42 (characters a caption line)    |
+| HYASR_CAPTION_MAX_LINES     | caption_max_lines    | 2 (lines a caption)                   |
+| HYASR_CAPTION_MAX_S         | caption_max_s        | 6 (longest a caption stays up)        |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
@@ -76,6 +79,11 @@ LM_DIR = "language_model"  # a checkpoint's KenLM folder (the Hub layout of pyct
 # to win for LM_SILENCE_S, and comes once the segment is LM_SEGMENT_S long.
 LM_SEGMENT_S = 20.0
 LM_SILENCE_S = 0.5
+# Caption limits (subtitles.CaptionLimits), from common subtitle guidelines (Netflix's: 42
+# characters a line, two lines); at most 6 s keeps a caption in step with the speech.
+CAPTION_MAX_LINE_CHARS = 42
+CAPTION_MAX_LINES = 2
+CAPTION_MAX_S = 6.0
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
 DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (quantized.py)
@@ -100,6 +108,9 @@ __all__ = [
     "ALIGN",
     "ALIGN_SNAP_S",
     "BOTH",
+    "CAPTION_MAX_LINES",
+    "CAPTION_MAX_LINE_CHARS",
+    "CAPTION_MAX_S",
     "DECODER_CHOICES",
     "DEFAULT_ALPHA",
     "DEFAULT_BEAM_WIDTH",
@@ -175,6 +186,10 @@ class Settings:
     # run up to about align_band / 3 letters ahead of the speech and still be found.
     align_band: int = 1000
     doubtful_confidence: float = 0.5  # words less sure than this are marked on the page
+    # How words are grouped into captions (files, player, segments table, CLI).
+    caption_max_line_chars: int = CAPTION_MAX_LINE_CHARS
+    caption_max_lines: int = CAPTION_MAX_LINES
+    caption_max_s: float = CAPTION_MAX_S
 
     hub_timeout_s: float = 3.0
     # A model card confirmed by the Hub this recently is shown without asking it again.
@@ -206,6 +221,9 @@ class Settings:
             "lm_segment_s",
             "lm_silence_s",
             "align_band",
+            "caption_max_line_chars",
+            "caption_max_lines",
+            "caption_max_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -295,6 +313,9 @@ _ENV_FIELDS = {
     "HYASR_LM_SILENCE_S": "lm_silence_s",
     "HYASR_ALIGN_BAND": "align_band",
     "HYASR_DOUBTFUL_CONFIDENCE": "doubtful_confidence",
+    "HYASR_CAPTION_MAX_LINE_CHARS": "caption_max_line_chars",
+    "HYASR_CAPTION_MAX_LINES": "caption_max_lines",
+    "HYASR_CAPTION_MAX_S": "caption_max_s",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",

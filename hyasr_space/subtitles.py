@@ -2,8 +2,10 @@
 
 `captions()` groups a `Transcript`'s words into caption segments, greedily, in time order:
 a new caption starts at a pause longer than `PAUSE_S`, when the caption would last longer
-than `MAX_CAPTION_S`, or when its words no longer fit `MAX_LINES` lines of
-`MAX_LINE_CHARS` characters. Two-line captions are broken where the lines are most even.
+than `max_duration_s`, or when its words no longer fit `max_lines` lines of
+`max_line_chars` characters (`CaptionLimits`; by default 6 s, 2 lines of 42, which
+`CaptionLimits.from_settings` takes from HYASR_CAPTION_*). Two-line captions are broken
+where the lines are most even.
 Every other format is rendered from these captions, so the SRT file, the WebVTT file,
 the captions on the audio player and the segment table always agree.
 
@@ -31,13 +33,10 @@ from typing import Any
 import srt
 
 from .results import Transcript, Transcription, Word
+from .settings import CAPTION_MAX_LINE_CHARS, CAPTION_MAX_LINES, CAPTION_MAX_S, Settings
 
-# Defaults of `CaptionLimits`, from common subtitle guidelines (Netflix's: 42 characters
-# a line, two lines, at least 5/6 of a second on screen); at most 6 s keeps a caption in
-# step with the speech. Settings could carry them (HYASR_CAPTION_*) if a Space wants others.
-MAX_LINE_CHARS = 42
-MAX_LINES = 2
-MAX_CAPTION_S = 6.0
+# Defaults of `CaptionLimits` beside the settings' three (HYASR_CAPTION_*); at least 5/6
+# of a second on screen is Netflix's guideline, as are 42 characters a line, two lines.
 PAUSE_S = 0.6  # a longer silence between two words ends a caption
 MIN_CAPTION_S = 0.8  # shortest time a caption stays up, when there is room for it
 
@@ -52,11 +51,20 @@ _VTT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 class CaptionLimits:
     """How words are grouped into captions (see the module docstring)."""
 
-    max_line_chars: int = MAX_LINE_CHARS
-    max_lines: int = MAX_LINES
-    max_duration_s: float = MAX_CAPTION_S
+    max_line_chars: int = CAPTION_MAX_LINE_CHARS
+    max_lines: int = CAPTION_MAX_LINES
+    max_duration_s: float = CAPTION_MAX_S
     pause_s: float = PAUSE_S
     min_duration_s: float = MIN_CAPTION_S
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CaptionLimits:
+        """The limits a process is configured with (HYASR_CAPTION_*)."""
+        return cls(
+            max_line_chars=settings.caption_max_line_chars,
+            max_lines=settings.caption_max_lines,
+            max_duration_s=settings.caption_max_s,
+        )
 
     def __post_init__(self) -> None:
         if self.max_line_chars < 1 or self.max_lines < 1:

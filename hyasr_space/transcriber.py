@@ -125,6 +125,11 @@ class Transcriber:
                 self._cache.popitem(last=False)
         return logits
 
+    def cached_logits(self, clip: Clip) -> Logits | None:
+        """The clip's logits if they are still cached; never runs the model."""
+        with self._cache_lock:
+            return self._cache.get(clip.fingerprint)
+
     def decoders(
         self, choice: DecoderChoice | str, *, strict: bool = False
     ) -> tuple[tuple[Decoder, ...], tuple[str, ...]]:

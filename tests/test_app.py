@@ -246,20 +246,25 @@ def test_fallback_notice_is_a_banner_on_the_page(model_dir: Path) -> None:
 def test_the_captioned_player_shows_only_when_there_is_something_to_caption(
     model_dir: Path, words_wav: Path, tmp_path: Path, settings: Settings
 ) -> None:
+    from hyasr_space.subtitles import CaptionLimits
     from hyasr_space.transcriber import Transcriber
-    from hyasr_space.web.transcribe_tab import _captioned_player
+    from hyasr_space.web.speech_view import player_cues
 
     transcriber = Transcriber.load(str(model_dir), settings=settings)
     spoken = transcriber.transcribe(words_wav, "greedy")
-    player = _captioned_player(str(words_wav), spoken)
-    assert player.visible is True and [cue["text"] for cue in player.subtitles] == [WORDS]
+    assert [cue["text"] for cue in player_cues(spoken, CaptionLimits())] == [WORDS]
+    # The caption limits of the settings (HYASR_CAPTION_*) apply to the player too.
+    one_word_lines = CaptionLimits.from_settings(
+        replace(settings, caption_max_line_chars=5, caption_max_lines=1)
+    )
+    assert [cue["text"] for cue in player_cues(spoken, one_word_lines)] == WORDS.split()
 
     silence = tmp_path / "silence.wav"
     soundfile.write(silence, np.zeros(16_000, dtype=np.float32), 16_000)
     quiet = transcriber.transcribe(silence, "greedy")
     assert quiet.best.text == ""
-    assert _captioned_player(str(silence), quiet).visible is False
-    assert _captioned_player(None, None).visible is False
+    assert player_cues(quiet, CaptionLimits()) == []
+    assert player_cues(None, CaptionLimits()) == []
 
 
 def test_the_served_app_gives_freed_heap_back(app_url: str) -> None:
@@ -270,3 +275,29 @@ def test_the_served_app_gives_freed_heap_back(app_url: str) -> None:
 
     assert "heap-trimmer" in {thread.name for thread in threading.enumerate()}
     assert trim_heap(collect=True)  # glibc (Debian, the Space image) has malloc_trim
+
+
+def test_caption_limits_from_the_settings_shape_every_download(
+    model_dir: Path, words_wav: Path, tmp_path: Path
+) -> None:
+    # HYASR_CAPTION_MAX_LINE_CHARS=5 and HYASR_CAPTION_MAX_LINES=1: a caption a word.
+    settings = replace(
+        Settings(),
+        model=str(model_dir),
+        fallback_model=None,
+        examples_dir=tmp_path,
+        warm_up=False,
+        caption_max_line_chars=5,
+        caption_max_lines=1,
+    )
+    for url in _serve(settings):
+        client = gradio_client.Client(url, verbose=False)
+        *_, segments, downloads = call(client, words_wav)
+        rows = segments["data"] if isinstance(segments, dict) else segments
+        assert [row[-1] for row in rows] == WORDS.split()
+        files = {Path(path).suffix: Path(path) for path in downloads}
+        cues = list(srt.parse(files[".srt"].read_text(encoding="utf-8")))
+        assert [cue.content for cue in cues] == WORDS.split()
+        assert files[".vtt"].read_text(encoding="utf-8").count(" --> ") == 2
+        data = json.loads(files[".json"].read_text(encoding="utf-8"))
+        assert [s["text"] for s in data["decoders"]["lm"]["segments"]] == WORDS.split()

@@ -36,8 +36,10 @@ from awkward_audio import (
 from servers import app_settings, serve
 from tone_model import RATE, WORDS
 
+from hyasr_space import picture as picture_module
 from hyasr_space.settings import Settings
 from hyasr_space.text import error_rates, normalize_text
+from hyasr_space.web.speech_view import PICTURE_CLASS, PICTURE_LABEL, PLAYER_LABEL, SHARE_LABEL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -146,7 +148,8 @@ def _local_only(route) -> None:
 def open_page(browser, url: str, viewport: dict[str, int] = DESKTOP, **options) -> Iterator:
     """A fresh context and page on the app, loaded; `dialogs` lists any alert() shown."""
     raw_microphone = options.pop("raw_microphone", False)
-    context = browser.new_context(viewport=viewport, permissions=["microphone"], **options)
+    permissions = ["microphone", *options.pop("permissions", [])]
+    context = browser.new_context(viewport=viewport, permissions=permissions, **options)
     context.set_default_timeout(TIMEOUT_MS)
     context.route("**/*", _local_only)
     if raw_microphone:
@@ -175,6 +178,54 @@ def transcript(page):
 
 def info(page):
     return page.get_by_test_id("markdown").filter(has_text="Transcript from:")
+
+
+def picture(page):
+    return page.locator(f".{PICTURE_CLASS} img")
+
+
+def picture_width(page) -> int:
+    """The picture's width in pixels as the browser loaded it."""
+    loaded = f"(() => {{ const i = document.querySelector('.{PICTURE_CLASS} img');"
+    loaded += " return i && i.complete && i.naturalWidth; })()"
+    return page.wait_for_function(loaded).json_value()
+
+
+def share_button(page):
+    return page.get_by_role("button", name=SHARE_LABEL)
+
+
+def watch_for_spinners(page, labels: tuple[str, ...]) -> None:
+    """Record in `window.hyasrSpinners` each of these blocks (by label) seen on screen with
+    its loading indicator showing, whenever any class on the page changes."""
+    page.evaluate(
+        """(labels) => {
+          window.hyasrSpinners = [];
+          const check = () => {
+            for (const label of document.querySelectorAll("[data-testid=block-label]")) {
+              const name = label.textContent.trim();
+              const block = label.closest(".block");
+              if (!labels.includes(name) || !block || block.offsetParent === null) continue;
+              const tracker = block.querySelector("[data-testid=status-tracker]");
+              if (tracker && !tracker.classList.contains("hide")) window.hyasrSpinners.push(name);
+            }
+          };
+          new MutationObserver(check).observe(
+            document.body, {subtree: true, childList: true, attributes: true}
+          );
+        }""",
+        list(labels),
+    )
+
+
+def read_clipboard(page, until: str) -> str:
+    """The clipboard's text, once it holds `until` (the page writes it asynchronously)."""
+    for _ in range(TIMEOUT_MS // 100):
+        text = page.evaluate("navigator.clipboard.readText()")
+        if until in text:
+            return text
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the clipboard never held {until!r}; it holds {text!r}")
 
 
 def toast(page):
@@ -228,6 +279,9 @@ def test_upload_transcribe_and_switch_decoders(
     with open_page(browser, app_url) as page:
         assert page.get_by_role("button", name=re.compile("flag", re.I)).count() == 0
         upload_and_wait(page, "barev.wav", words_wav(tmp_path))
+        # The player and the picture appear when they are ready, never as a box with a
+        # loading indicator (they are made after the transcript, in steps of their own).
+        watch_for_spinners(page, (PLAYER_LABEL, PICTURE_LABEL))
 
         transcribe_button(page).click()  # the default decoder: beam search + LM
         expect(info(page)).to_contain_text("Transcript from: beam search + 2-gram KenLM")
@@ -251,7 +305,11 @@ def test_upload_transcribe_and_switch_decoders(
             expect(view).to_be_visible()
             expect(view).to_contain_text(label)
             assert view.inner_text().split()[-2:] == WORDS.split()
+        expect(share_button(page)).to_be_visible()  # the last step: the others are done
+        expect(page.get_by_test_id(f"waveform-{PLAYER_LABEL}")).to_be_visible()
+        expect(picture(page)).to_be_visible()
         page.screenshot(path=screenshots / "desktop-both-decoders.png", full_page=True)
+        assert page.evaluate("window.hyasrSpinners") == []
         assert not page.dialogs
 
 
@@ -377,10 +435,57 @@ def test_recording_from_the_microphone(
             page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
         transcribe_button(page).click()
         expect(info(page)).to_contain_text("s of audio, transcribed in")
+        # Named as the banner names it, though the server was given its folder.
+        expect(info(page)).to_contain_text("Model: bundled demo model")
         heard = transcript(page).input_value()
         page.screenshot(path=screenshots / "desktop-microphone.png", full_page=True)
     rates = error_rates([normalize_text(sentence)], [heard])
     assert rates.cer <= MAX_MIC_CER, f"heard {heard!r} for {sentence!r}: CER {rates.cer:.2f}"
+
+
+def test_a_shared_link_opens_the_same_result(
+    browser, app_url: str, tmp_path: Path, screenshots: Path
+) -> None:
+    clipboard = {"permissions": ["clipboard-read", "clipboard-write"]}
+    with open_page(browser, app_url, **clipboard) as page:
+        upload_and_wait(page, "barev.wav", words_wav(tmp_path))
+        choose_decoder(page, "Greedy CTC")
+        transcribe_button(page).click()
+        expect(share_button(page)).to_be_visible()
+        expect(picture(page)).to_be_visible()
+        assert picture_width(page) == picture_module.WIDTH  # as drawn, loaded
+        shown = info(page).text_content()
+        share_button(page).click()
+        link = read_clipboard(page, until="deep_link=")
+    assert urlsplit(link).netloc == urlsplit(app_url).netloc and "deep_link=" in link, link
+    # Someone else opens it: a new browser context, with no session of its own.
+    with open_page(browser, link) as shared:
+        expect(transcript(shared)).to_have_value(WORDS)
+        expect(info(shared)).to_have_text(shown)
+        expect(shared.get_by_role("radio", name="Greedy CTC")).to_be_checked()
+        expect(picture(shared)).to_be_visible()
+        assert picture_width(shared) == picture_module.WIDTH
+        # The audio comes with it, served to whoever has the link, and in the player too.
+        links = [a.get_attribute("href") for a in shared.get_by_test_id("download-link").all()]
+        audio_urls = [url for url in links if url.endswith("/barev.wav")]
+        assert len(audio_urls) == 2, links  # the upload and the player's copy
+        assert all(shared.request.get(url).ok for url in audio_urls)
+        expect(shared.get_by_test_id(f"waveform-{PLAYER_LABEL}")).to_be_visible()
+        expect(share_button(shared)).to_be_visible()
+        shared.screenshot(path=screenshots / "desktop-shared-link.png", full_page=True)
+        # And the restored page works: transcribing it again gives the same text.
+        choose_decoder(shared, "Beam search + language model")
+        transcribe_button(shared).click()
+        expect(info(shared)).to_contain_text("Transcript from: beam search")
+        expect(transcript(shared)).to_have_value(WORDS)
+
+
+def test_model_card_tab_shows_no_empty_chart(browser, app_url: str) -> None:
+    # The test model has no card and no training log: there is nothing to chart.
+    with open_page(browser, app_url) as page:
+        page.get_by_role("tab", name="Model card").click()
+        expect(page.get_by_text("No README.md: there is no card.")).to_be_visible()
+        expect(page.get_by_text("Training results")).to_have_count(0)
 
 
 def test_phone_layout_is_usable(browser, app_url: str, tmp_path: Path, screenshots: Path) -> None:

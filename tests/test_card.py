@@ -430,18 +430,19 @@ def test_card_tab_shows_a_local_card_without_network(tmp_path, hub, offline):
     assert list(metrics.columns) == list(card.METRIC_COLUMNS)
     row = metrics.set_index("metric").loc["eval_wer"]
     assert (row["value"], row["split"], row["decoder"]) == ("0.5141", "validation", "greedy")
-    assert len(curve) == 28
+    assert len(curve["value"]) == 28 and curve["visible"]
     assert "Training results" in body
     assert hub.requests == []
     assert len(tab.outputs) == 4
     # What Gradio sends to the browser accepts these values.
-    assert tab.curve.postprocess(curve).datatypes["step"] == "quantitative"
+    assert tab.curve.postprocess(curve["value"]).datatypes["step"] == "quantitative"
     assert tab.metrics.postprocess(metrics).headers == list(card.METRIC_COLUMNS)
 
     with gr.Blocks():
         broken = build_card_tab(lambda: (_ for _ in ()).throw(RuntimeError("no model yet")))
     status, metrics, curve, body = broken.load()
-    assert "no model yet" in status and metrics.empty and curve.empty
+    assert "no model yet" in status and metrics.empty and curve["value"].empty
+    assert curve["visible"] is False
 
 
 # --------------------------------------------------------------------- CLI
@@ -461,3 +462,18 @@ def test_cli_prints_the_same_metrics_as_text_and_json(seed_hub, capsys):
     wer_line = next(line for line in lines if line.startswith("eval_wer "))
     assert "0.5141" in wer_line and "validation" in wer_line and "greedy" in wer_line
     assert any("Not a like-for-like" in line for line in lines)
+
+
+@pytest.mark.skipif(
+    not (PACKAGE_DEMO / "README.md").is_file(), reason="bundled demo model not built yet"
+)
+def test_card_tab_hides_the_chart_of_a_model_without_a_training_log(hub, offline):
+    gr = pytest.importorskip("gradio")
+    from hyasr_space.web.card_tab import build_card_tab
+
+    with gr.Blocks():
+        tab = build_card_tab(lambda: PACKAGE_DEMO)
+    assert tab.curve.visible is False  # nothing to chart before the card is shown
+    status, metrics, curve, body = tab.load()
+    assert not metrics.empty and body.strip()
+    assert curve["value"].empty and curve["visible"] is False

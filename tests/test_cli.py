@@ -114,3 +114,59 @@ def test_registries_drive_the_parser() -> None:
     assert (serve.share, serve.port, serve.model, serve.host) == (True, 7861, "demo", None)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["transcribe", "--format", "xml", "a.wav"])
+
+
+def test_caption_limits_from_options_and_the_environment(
+    model_dir: Path,
+    words_wav: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import srt
+
+    base = ["transcribe", "--model", str(model_dir), "--format", "srt", str(words_wav)]
+    assert main(base) == 0
+    assert [c.content for c in srt.parse(capsys.readouterr().out)] == [WORDS]
+    # One line of at most 5 characters: a caption a word.
+    assert main([*base, "--max-line-chars", "5", "--max-lines", "1"]) == 0
+    assert [c.content for c in srt.parse(capsys.readouterr().out)] == WORDS.split()
+    # The same from HYASR_CAPTION_*; an option still wins over its variable.
+    monkeypatch.setenv("HYASR_CAPTION_MAX_LINE_CHARS", "5")
+    monkeypatch.setenv("HYASR_CAPTION_MAX_LINES", "1")
+    json_run = ["transcribe", "--model", str(model_dir), "--format", "json", str(words_wav)]
+    assert main(json_run) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    assert [s["text"] for s in result["decoders"]["lm"]["segments"]] == WORDS.split()
+    assert main([*base, "--max-line-chars", "42"]) == 0
+    assert [c.content for c in srt.parse(capsys.readouterr().out)] == [WORDS]  # fits a line
+    assert main([*base, "--max-lines", "2", "--max-caption-s", "60"]) == 0
+    assert [c.content for c in srt.parse(capsys.readouterr().out)] == ["բարև\nձեզ"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, "--max-caption-s", "0"])
+    assert exit_info.value.code == 2
+    assert "--max-caption-s: must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_plot_writes_the_picture(
+    model_dir: Path, words_wav: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    from hyasr_space.picture import CAPTION_CUT, LEGEND_H, ROW_H, WIDTH
+
+    plot = tmp_path / "barev.png"
+    command = ["transcribe", "--model", str(model_dir), "--plot", str(plot)]
+    assert main([*command, "--max-line-chars", "5", "--max-lines", "1", str(words_wav)]) == 0
+    assert capsys.readouterr().out.strip() == WORDS
+    with Image.open(plot) as image:
+        assert image.format == "PNG" and image.size == (WIDTH, LEGEND_H + ROW_H)
+        pixels = np.asarray(image.convert("RGB"))
+    assert (pixels == CAPTION_CUT).all(axis=2).any()  # one caption a word: a cut between
+
+    assert main([*command, str(words_wav), str(words_wav)]) == 2
+    assert "--plot takes one file at a time" in capsys.readouterr().err
+    assert main([*command[:-1], str(tmp_path / "picture.txt"), str(words_wav)]) == 2
+    assert "not a picture file name" in capsys.readouterr().err
+    assert main([*command[:-1], str(tmp_path / "no" / "such" / "x.png"), str(words_wav)]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == WORDS and "--plot" in err and "x.png" in err

@@ -65,6 +65,17 @@ def test_resolve_demo_model(model_dir: Path, settings: Settings) -> None:
     assert source.label == "bundled demo model"
 
 
+def test_the_demo_model_named_by_its_folder_is_still_named_as_the_demo_model(
+    model_dir: Path, settings: Settings
+) -> None:
+    # The page's info line and the CLI's JSON say "bundled demo model", not a path.
+    demo = replace(settings, demo_model_dir=model_dir)
+    for ref in (str(model_dir), str(model_dir / ".." / model_dir.name)):
+        source = resolve_model(ref, settings=demo)
+        assert (source.kind, source.label, source.path) == ("demo", "bundled demo model", Path(ref))
+    assert resolve_model(str(model_dir), settings=settings).label == str(model_dir)
+
+
 def test_missing_demo_model_says_so(settings: Settings) -> None:
     with pytest.raises(ModelUnavailableError, match="demo model is not there"):
         resolve_model("demo", settings=settings)

@@ -288,3 +288,20 @@ def test_session_file_names_cannot_leave_the_folder(tmp_path: Path):
         for name in ("", ".", ".."):
             with pytest.raises(ValueError):
                 files.write(name, "x")
+
+
+def test_caption_limits_come_from_the_settings_and_the_environment():
+    from hyasr_space.settings import Settings
+
+    assert CaptionLimits.from_settings(Settings()) == CaptionLimits()  # 42, 2 lines, 6 s
+    assert (CaptionLimits().max_line_chars, CaptionLimits().max_lines) == (42, 2)
+    environ = {
+        "HYASR_CAPTION_MAX_LINE_CHARS": "20",
+        "HYASR_CAPTION_MAX_LINES": "1",
+        "HYASR_CAPTION_MAX_S": "2.5",
+    }
+    limits = CaptionLimits.from_settings(Settings.from_env(environ))
+    assert (limits.max_line_chars, limits.max_lines, limits.max_duration_s) == (20, 1, 2.5)
+    for variable in environ:
+        with pytest.raises(ValueError, match="must be positive"):
+            Settings.from_env({variable: "0"})

@@ -18,6 +18,7 @@ from ..errors import AudioError
 from ..evaluation import ProgressCallback
 from ..lm import LMSettings, parse_hotwords
 from ..settings import DECODER_CHOICES, DEVICES, DTYPES, LM, Settings
+from ..subtitles import CaptionLimits
 from ..transcriber import Transcriber
 
 Runner = Callable[[argparse.Namespace], int]
@@ -62,6 +63,61 @@ def add_lm_options(parser: argparse.ArgumentParser, *, hotwords: bool = True) ->
     if hotwords:
         parser.add_argument("--hotwords", default=None, help="comma-separated words to favour")
         parser.add_argument("--hotword-weight", type=float, help="hotword weight (default: 10)")
+
+
+def add_caption_options(parser: argparse.ArgumentParser) -> None:
+    """--max-line-chars, --max-lines, --max-caption-s: how words are grouped into captions
+    (SRT, WebVTT, JSON segments, the picture's cuts); each overrides HYASR_CAPTION_*."""
+    parser.add_argument(
+        "--max-line-chars", type=_whole(1), metavar="N",
+        help="characters a caption line (default: HYASR_CAPTION_MAX_LINE_CHARS, 42)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-lines", type=_whole(1), metavar="N",
+        help="lines a caption (default: HYASR_CAPTION_MAX_LINES, 2)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-caption-s", type=_positive, metavar="S",
+        help="seconds a caption stays up at most (default: HYASR_CAPTION_MAX_S, 6)",
+    )  # fmt: skip
+
+
+def caption_limits(args: argparse.Namespace, settings: Settings) -> CaptionLimits:
+    """The settings' caption limits with the command's options where given."""
+    options = {
+        "max_line_chars": "max_line_chars",
+        "max_lines": "max_lines",
+        "max_caption_s": "max_duration_s",
+    }
+    changes = {
+        field: getattr(args, option)
+        for option, field in options.items()
+        if getattr(args, option, None) is not None
+    }
+    return replace(CaptionLimits.from_settings(settings), **changes)
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
 
 
 def add_data_options(parser: argparse.ArgumentParser, splits: Sequence[str]) -> None:

@@ -1,7 +1,8 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
 the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), align_tab.py
 (its Re-align, the API's `/align`, and the Align tab), card_tab.py; session_files.py keeps
-each session's downloads.
+each session's downloads; speech_view.py shows what comes under a result besides the
+API's outputs (the captioned player, the picture, the Share link).
 
 The page loads the model once at start-up. When no model can be loaded, the app still
 starts: a banner says why, the Transcribe button is disabled, and an API call gets the
@@ -25,6 +26,7 @@ from ..settings import Settings
 from ..transcriber import Transcriber
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
+from .speech_view import CSS as SPEECH_VIEW_CSS
 from .transcribe_tab import API_NAME, transcribe_tab
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ TITLE = "Armenian speech recognition"
 CSS = """
 .hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
 """
+CSS += SPEECH_VIEW_CSS
 
 # A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
 # settings and the transcriber (None when no model could be loaded).

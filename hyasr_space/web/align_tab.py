@@ -19,10 +19,11 @@ import gradio as gr
 from ..errors import HyasrError
 from ..results import Transcript, Transcription
 from ..settings import Settings
-from ..subtitles import SEGMENT_COLUMNS, segments_table
+from ..subtitles import SEGMENT_COLUMNS, CaptionLimits, segments_table
 from ..transcriber import Transcriber
+from . import speech_view
 from .session_files import SessionFiles, close_session_files
-from .transcribe_tab import TranscribePage, _captioned_player, word_table_rows
+from .transcribe_tab import TranscribePage, word_table_rows
 
 API_NAME = "align"
 TAB_NAME = "Align"
@@ -37,6 +38,7 @@ def align_recording(
     text: str,
     files: SessionFiles | None,
     progress: gr.Progress,
+    limits: CaptionLimits,
 ) -> tuple[Transcription, float, SessionFiles, list[str]]:
     """Align `text` to the recording; the result, the seconds it took, the session's
     files and the paths of its SRT, WebVTT and JSON downloads. User errors -> gr.Error."""
@@ -57,7 +59,7 @@ def align_recording(
         raise gr.Error(html.escape(str(error)), title="Cannot align") from error
     if files is None or files.closed:
         files = SessionFiles()
-    paths = files.write_transcription(result)
+    paths = files.write_transcription(result, limits=limits)
     return result, time.perf_counter() - started, files, [str(p) for p in paths.values()]
 
 
@@ -103,6 +105,7 @@ def wire_realign(
     """On the Transcribe tab: the confidence colours after each transcription, and
     "Re-align", the public `/align`, with `/transcribe`'s outputs (text, greedy and LM
     comparisons, which stay empty, info, words, segments, downloads)."""
+    limits = CaptionLimits.from_settings(settings)
 
     def colours(result: Transcription | None) -> list[tuple[str, float | None]]:
         return confidence_view(result.best if result else None, settings.doubtful_confidence)
@@ -115,9 +118,9 @@ def wire_realign(
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
         result, seconds, files, paths = align_recording(
-            transcriber, problem, audio, text, files, progress
+            transcriber, problem, audio, text, files, progress, limits
         )
-        table = segments_table(result.best, result.duration)
+        table = segments_table(result.best, result.duration, limits)
         rows = word_table_rows(result)
         return result.best.text, [], [], info(result, seconds), rows, table, paths, files, result
 
@@ -126,19 +129,21 @@ def wire_realign(
     page.last_result.change(
         colours, inputs=[page.last_result], outputs=[page.confidence], **private
     )
-    page.realign.click(
+    realigned = page.realign.click(
         align,
         inputs=[page.audio, page.text, page.session_files],
         outputs=[*page.outputs, page.session_files, page.last_result],
         api_name=API_NAME,
-    ).success(lambda: gr.Row(visible=False), outputs=[page.comparison], **private).success(
-        _captioned_player, inputs=[page.audio, page.last_result], outputs=[page.player], **private
+    ).success(lambda: gr.Row(visible=False), outputs=[page.comparison], **private)
+    speech_view.show_after(
+        realigned, page.views, page.audio, page.last_result, transcriber, settings
     )
 
 
 def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
     """The Align tab (a `TabBuilder`): audio and its text in; the words with times and
     confidences, a captioned player, the segments and the downloads out."""
+    limits = CaptionLimits.from_settings(settings)
     problem = None if transcriber is not None else "no speech recognition model is loaded."
     with gr.Tab(TAB_NAME):
         gr.Markdown(
@@ -160,12 +165,7 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
             with gr.Column():
                 view = gr.HighlightedText(label=CONFIDENCE_LABEL, show_inline_category=False)
                 details = gr.Markdown()
-                player = gr.Audio(
-                    label="Playback with captions",
-                    type="filepath",
-                    interactive=False,
-                    visible=False,
-                )
+                player = speech_view.player_view()
                 segments = gr.Dataframe(
                     headers=SEGMENT_COLUMNS,
                     datatype=["str", "str", "str"],
@@ -179,6 +179,9 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
                     interactive=False,
                 )
                 downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
+                share = speech_view.share_button()
+        picture_box, picture = speech_view.picture_view()
+    views = speech_view.ResultViews(player, picture_box, picture, share)
     files = gr.State(None, delete_callback=close_session_files)
     last_result = gr.State(None)
 
@@ -189,30 +192,25 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
         result, seconds, files, paths = align_recording(
-            transcriber, problem, audio, text, files, progress
+            transcriber, problem, audio, text, files, progress, limits
         )
         return (
             confidence_view(result.best, settings.doubtful_confidence),
             info(result, seconds),
             word_rows(result.best),
-            segments_table(result.best, result.duration),
+            segments_table(result.best, result.duration, limits),
             paths,
             files,
             result,
         )
 
-    button.click(
+    aligned = button.click(
         align,
         inputs=[audio, text, files],
         outputs=[view, details, words, segments, downloads, files, last_result],
         api_visibility="private",
-    ).success(
-        _captioned_player,
-        inputs=[audio, last_result],
-        outputs=[player],
-        api_visibility="private",
-        queue=False,
     )
+    speech_view.show_after(aligned, views, audio, last_result, transcriber, settings)
 
 
 def _score(confidence: float | None) -> float | None:

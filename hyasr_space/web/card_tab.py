@@ -96,7 +96,9 @@ def build_card_tab(
             report = ModelCardReport.unavailable("(no model)", reason)
         else:
             report = load_card_report(model_ref, refresh=refresh, cache_dir=cache_dir)
-        return card_panel_values(report)
+        status, metrics, curve, body = card_panel_values(report)
+        # No training log (the bundled model's card has none): no empty chart either.
+        return status, metrics, gr.update(value=curve, visible=not curve.empty), body
 
     def load(*values: Any) -> tuple[Any, ...]:
         return show(False, *values)
@@ -121,6 +123,7 @@ def build_card_tab(
             x_title="step",
             y_title="error rate",
             label="Training results",
+            visible=False,  # until a card with a training log is shown
         )
         with gr.Accordion("The card", open=True):
             body = gr.Markdown()

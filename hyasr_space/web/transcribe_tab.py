@@ -3,7 +3,8 @@
 Its Transcribe event is the Space's public API, `/transcribe` (`API_NAME`); the parameter
 names of its handler are the API's, and every input but the audio has the page's default.
 The transcript is editable: align_tab.py wires its "Re-align" button (`/align`) and the
-confidence colours, from the components `transcribe_tab` returns (`TranscribePage`).
+confidence colours, from the components `transcribe_tab` returns (`TranscribePage`);
+speech_view.py adds what comes under a result (captioned player, picture, Share link).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from ..errors import HyasrError
 from ..lm import LMSettings, parse_hotwords
 from ..results import Transcription
 from ..settings import BOTH, GREEDY, LM, Settings
-from ..subtitles import SEGMENT_COLUMNS, gradio_subtitles, segments_table
+from ..subtitles import SEGMENT_COLUMNS, CaptionLimits, segments_table
 from ..transcriber import Transcriber
+from . import speech_view
 from .session_files import SessionFiles, close_session_files
 
 API_NAME = "transcribe"
@@ -44,7 +46,7 @@ class TranscribePage:
     text: Any
     outputs: list[Any]  # /transcribe's: text, greedy, lm, info, words, segments, downloads
     comparison: Any
-    player: Any
+    views: speech_view.ResultViews  # the player, the picture and the Share link
     confidence: Any
     realign: Any
     session_files: Any
@@ -57,6 +59,7 @@ def transcribe_tab(
     """The Transcribe tab's components and events (inside the current `gr.Tab`)."""
     has_lm = transcriber is not None and transcriber.has_lm
     defaults = transcriber.lm_defaults if transcriber else LMSettings.from_settings(settings)
+    limits = CaptionLimits.from_settings(settings)
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(
@@ -116,9 +119,7 @@ def transcribe_tab(
                     label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"}
                 )
             info = gr.Markdown()
-            player = gr.Audio(
-                label="Playback with captions", type="filepath", interactive=False, visible=False
-            )
+            player = speech_view.player_view()
             segments = gr.Dataframe(
                 headers=SEGMENT_COLUMNS,
                 datatype=["str", "str", "str"],
@@ -132,6 +133,9 @@ def transcribe_tab(
                 interactive=False,
             )
             downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
+            share = speech_view.share_button()
+    picture_box, picture = speech_view.picture_view()
+    views = speech_view.ResultViews(player, picture_box, picture, share)
     # Per-session download folder; Gradio calls the callback when the session's state
     # is dropped (an hour after the tab closes), and the object's finalizer at exit.
     session_files = gr.State(None, delete_callback=close_session_files)
@@ -170,14 +174,14 @@ def transcribe_tab(
         seconds = time.perf_counter() - started
         if files is None or files.closed:
             files = SessionFiles()
-        paths = files.write_transcription(result)
-        table = segments_table(result.best, result.duration)
+        paths = files.write_transcription(result, limits=limits)
+        table = segments_table(result.best, result.duration, limits)
         return (*_render(result, seconds), table, [str(p) for p in paths.values()], files, result)
 
     # The API returns plain values; showing or hiding the comparison is a separate,
     # private step, so API users never see Gradio's update dictionaries.
     outputs = [text, greedy_view, lm_view, info, words, segments, downloads]
-    submit.click(
+    transcribed = submit.click(
         transcribe,
         inputs=[audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight, session_files],
         outputs=[*outputs, session_files, last_result],
@@ -188,13 +192,9 @@ def transcribe_tab(
         outputs=[comparison],
         api_visibility="private",
         queue=False,
-    ).success(
-        _captioned_player,
-        inputs=[audio, last_result],
-        outputs=[player],
-        api_visibility="private",
-        queue=False,
     )
+    # The player, the picture and the Share link, each once it is ready.
+    speech_view.show_after(transcribed, views, audio, last_result, transcriber, settings)
     clear.click(
         lambda: (
             None,
@@ -206,26 +206,17 @@ def transcribe_tab(
             None,
             None,
             gr.Row(visible=False),
-            gr.Audio(value=None, visible=False),
+            *speech_view.cleared(),
             [],
         ),
-        outputs=[audio, *outputs, comparison, player, confidence],
+        outputs=[audio, *outputs, comparison, *views.components, confidence],
         api_visibility="private",
         queue=False,
     )
     return TranscribePage(
-        audio, text, outputs, comparison, player, confidence, realign,
+        audio, text, outputs, comparison, views, confidence, realign,
         session_files, last_result,
     )  # fmt: skip
-
-
-def _captioned_player(path: str | None, result: Transcription | None) -> Any:
-    """The recording again, with the best transcript as synced captions; hidden when no
-    word was recognised (silence), where it would be an empty box under the player above."""
-    cues = gradio_subtitles(result.best, result.duration) if path and result else []
-    if not cues:
-        return gr.Audio(value=None, visible=False)
-    return gr.Audio(value=path, subtitles=cues, visible=True)
 
 
 def _lm_settings(
