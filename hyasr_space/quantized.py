@@ -1,42 +1,53 @@
 """int8 inference on the CPU: the checkpoint exported to ONNX, its matmuls quantised.
 
-Selected with ``HYASR_DTYPE=int8`` (used on the CPU only; on a GPU it means the GPU's
-default dtype). Why ONNX Runtime rather than PyTorch's own dynamic quantisation: on the
-2-vCPU AVX-512 machine the XLS-R 1B architecture ran a 10 s clip in 7.5-7.8 s in float32,
-3.1 s with `torch.ao.quantization.quantize_dynamic` and 1.2-1.5 s with ONNX Runtime's
-int8 kernels (VNNI); `benchmarks/speed.py` measures all three.
+Served where `precision.py` says int8 pays (every x86-64 CPU with AVX2 measured so far),
+or when ``HYASR_DTYPE=int8`` asks for it. Why ONNX Runtime rather than PyTorch's own
+dynamic quantisation: on 2 AVX-512 VNNI vCPUs the XLS-R 1B architecture ran a 10 s clip
+in 7.5-7.8 s in float32, 3.1 s with `torch.ao.quantization.quantize_dynamic` and
+1.2-1.5 s with ONNX Runtime's int8 kernels; `benchmarks/speed.py` measures all three.
 
 What is quantised: the weights of every `MatMul` with a constant right-hand side (the
-transformer's linear layers and the output layer: 94 % of the FLOPs at 10 s), int8 per
-output channel, with activations quantised dynamically (uint8) per call. The conv
-feature encoder, the positional conv, layer norms and attention's own matmuls stay
-float32.
+transformer's linear layers and the output layer: 94 % of the FLOPs at 10 s), int8
+symmetric per output column (7 bits on CPUs without VNNI/AMX, see precision.py), with
+activations quantised dynamically (uint8) per call by ONNX Runtime's
+`DynamicQuantizeMatMul`, the bias added in the same kernel. The conv feature encoder,
+the positional conv, layer norms and attention's own matmuls stay float32.
 
-The quantised model is built once per checkpoint, in a child process (exporting a 1B
-model needs about twice its float32 size in memory, which the serving process should not
-keep), and cached on disk under ``Settings.cache_dir`` in a folder named by a hash of
-the weights, the library versions and the quantisation options. The serving process then
-holds only the int8 model (about a quarter of the float32 weights) and never loads the
-float32 network at all.
+The export runs once per checkpoint, in a child process (the serving process should not
+hold what exporting needs), and is cached on disk under ``Settings.cache_dir`` in a
+folder named by a hash of the weights, the library versions and the recipe. It is built
+to stay small: torch writes the float32 graph with its weights in external files, tensor
+by tensor, without constant folding (which made a transposed copy of every weight), and
+`quantize` then streams the weights one at a time from those files into the int8 graph.
+ONNX Runtime's own `quantize_dynamic` holds the whole float32 graph in memory, and the
+export with it peaked at about 12 GB for the 1B model; this one peaks at what the
+float32 torch model needs (README "Performance" has the figures). The serving process
+then holds only the int8 model (about a quarter of the float32 weights).
 
-    python -m hyasr_space.quantized MODEL_DIR OUT_DIR     # what the child process runs
+    python -m hyasr_space.quantized MODEL_DIR OUT_DIR [--bits 7]   # what the child runs
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .caches import Registry
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +55,14 @@ ONNX_FILE = "model.int8.onnx"
 INFO_FILE = "export.json"
 OPSET = 17
 QUANTIZED_OPS = ("MatMul",)
-PER_CHANNEL = True
+# Bumped whenever the exported graph changes, so that older caches are not reused.
+RECIPE = "streamed-dqmatmul-1"
+MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (DynamicQuantizeMatMul)
 _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
+_PROTOBUF_LIMIT = 2**31 - 2**26  # one .onnx file holds < 2 GB; more goes to external data
+# One exporter per cache folder in this process; other processes race to a rename.
+_EXPORT_LOCKS: Registry[Path, threading.Lock] = Registry("int8 export locks")
 
 
 class OnnxCTC:
@@ -125,8 +141,16 @@ def weights_fingerprint(model_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def cache_key(model_dir: Path) -> str:
-    """The cache folder name: weights, library versions and quantisation options."""
+def weight_bits() -> int:
+    """8, or 7 on CPUs whose int8 kernels would saturate with 8-bit weights (precision.py)."""
+    from .precision import CpuFeatures, int8_weight_bits
+
+    return int8_weight_bits(CpuFeatures.detect())
+
+
+def cache_key(model_dir: Path, bits: int | None = None) -> str:
+    """The cache folder name: weights, library versions and the quantisation recipe."""
+    import onnx
     import onnxruntime
     import torch
     import transformers
@@ -135,63 +159,115 @@ def cache_key(model_dir: Path) -> str:
         "weights": weights_fingerprint(model_dir),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
+        "onnx": onnx.__version__,
         "onnxruntime": onnxruntime.__version__,
         "opset": OPSET,
         "ops": QUANTIZED_OPS,
-        "per_channel": PER_CHANNEL,
+        "recipe": RECIPE,
+        "bits": bits or weight_bits(),
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def int8_model_path(model_dir: Path, cache_dir: Path) -> Path:
+def cached_model_path(model_dir: Path, cache_dir: Path, bits: int | None = None) -> Path:
+    """Where the int8 model of a checkpoint is (or will be) cached."""
+    return Path(cache_dir).expanduser() / "int8" / cache_key(model_dir, bits) / ONNX_FILE
+
+
+def is_cached(model_dir: Path, cache_dir: Path) -> bool:
+    """True when the int8 model of this checkpoint is ready to load."""
+    return cached_model_path(model_dir, cache_dir).is_file()
+
+
+def int8_model_path(model_dir: Path, cache_dir: Path, *, background: bool = False) -> Path:
     """The quantised model of a checkpoint, exported (in a child process) when not cached.
 
-    Raises `RuntimeError` when the export fails.
+    `background` runs the child at a lower CPU priority, so that requests served
+    meanwhile keep the cores they need. Raises `RuntimeError` when the export fails.
     """
-    folder = Path(cache_dir).expanduser() / "int8" / cache_key(model_dir)
-    path = folder / ONNX_FILE
-    if path.is_file():
-        return path
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="export-", dir=folder.parent))
-    log.info("exporting %s to int8 ONNX (once per checkpoint) in %s", model_dir, folder)
-    command = [sys.executable, "-m", "hyasr_space.quantized", str(model_dir), str(staging)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0 or not (staging / ONNX_FILE).is_file():
-        shutil.rmtree(staging, ignore_errors=True)
-        tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise RuntimeError(f"int8 export of {model_dir} failed: {' | '.join(tail)}")
-    try:
-        staging.rename(folder)  # atomic: a concurrent exporter's result is as good
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
+    bits = weight_bits()
+    path = cached_model_path(model_dir, cache_dir, bits)
+    folder = path.parent
+    with _EXPORT_LOCKS.get_or_create(folder, threading.Lock):
+        if path.is_file():
+            return path
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="export-", dir=folder.parent))
+        log.info("exporting %s to int8 ONNX (once per checkpoint) in %s", model_dir, folder)
+        command = [sys.executable, "-m", "hyasr_space.quantized", str(model_dir), str(staging)]
+        command += ["--bits", str(bits), "--parent-pid", str(os.getpid())]
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        if background:
+            try:
+                os.setpriority(os.PRIO_PROCESS, child.pid, 10)
+            except (AttributeError, OSError):  # not on this OS, or already gone
+                pass
+        output, _ = child.communicate()
+        if child.returncode != 0 or not (staging / ONNX_FILE).is_file():
+            shutil.rmtree(staging, ignore_errors=True)
+            tail = output.strip().splitlines()[-5:]
+            raise RuntimeError(f"int8 export of {model_dir} failed: {' | '.join(tail)}")
+        log.info("int8 export of %s took %.0f s", model_dir, time.perf_counter() - started)
+        try:
+            staging.rename(folder)  # atomic: another process's finished export is as good
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
-def load_int8(model_dir: Path, cache_dir: Path, threads: int | None = None) -> OnnxCTC:
-    """The checkpoint as an `OnnxCTC` running the cached int8 model."""
+def load_int8(
+    model_dir: Path, cache_dir: Path, threads: int | None = None, *, background: bool = False
+) -> OnnxCTC:
+    """The checkpoint as an `OnnxCTC` running the cached int8 model (exported first when
+    it is not cached; see `int8_model_path`)."""
     from transformers import Wav2Vec2Config
 
     config = Wav2Vec2Config.from_pretrained(model_dir)
-    return OnnxCTC(int8_model_path(model_dir, cache_dir), config, threads)
+    path = int8_model_path(model_dir, cache_dir, background=background)
+    return OnnxCTC(path, config, threads)
 
 
-def export_int8(model_dir: Path, out_dir: Path, quantize_ops: tuple[str, ...] = QUANTIZED_OPS):
-    """Export a Hub-layout checkpoint to ONNX (float32) and quantise it into `out_dir`."""
+def export_int8(
+    model_dir: Path,
+    out_dir: Path,
+    quantize_ops: tuple[str, ...] = QUANTIZED_OPS,
+    bits: int = 8,
+) -> dict[str, Any]:
+    """Export a Hub-layout checkpoint to ONNX (float32, weights in external files) and
+    quantise it into `out_dir`; returns what `INFO_FILE` records (timings, peak memory)."""
     import torch
     from transformers import Wav2Vec2ForCTC
 
+    started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     network = Wav2Vec2ForCTC.from_pretrained(
         model_dir, dtype=torch.float32, attn_implementation="eager"
     ).eval()
+    loaded = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
         fp32 = Path(work) / "model.fp32.onnx"
         export_float(network, fp32)
         del network
-        quantize(fp32, out_dir / ONNX_FILE, quantize_ops)
-    info = {"source": str(model_dir), "ops": list(quantize_ops), "per_channel": PER_CHANNEL}
+        gc.collect()
+        exported = time.perf_counter()
+        counts = quantize(fp32, out_dir / ONNX_FILE, quantize_ops, bits)
+    info = {
+        "source": str(model_dir),
+        "recipe": RECIPE,
+        "ops": list(quantize_ops),
+        "bits": bits,
+        "quantized": counts,
+        "load_s": round(loaded - started, 1),
+        "export_s": round(exported - loaded, 1),
+        "quantize_s": round(time.perf_counter() - exported, 1),
+        # ru_maxrss is in KiB on Linux: the largest this process ever was
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
     (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    return info
 
 
 def _logits_only(network: Any) -> Any:
@@ -210,9 +286,12 @@ def _logits_only(network: Any) -> Any:
 
 
 def export_float(network: Any, path: Path) -> None:
-    """torch -> ONNX float32 (TorchScript exporter; batch and length dynamic).
+    """torch -> ONNX float32 (TorchScript exporter; batch and length dynamic), every
+    weight in an external file beside `path`.
 
-    Weights over 2 GB go to external data files beside `path`.
+    No constant folding: it would make a transposed copy of every linear layer's weight
+    (4 GB more for the 1B model); `quantize` transposes them one at a time instead, and
+    ONNX Runtime folds what is left (the positional conv's weight norm) at load.
     """
     import torch
 
@@ -229,24 +308,145 @@ def export_float(network: Any, path: Path) -> None:
                 "logits": {0: "batch", 1: "frames"},
             },
             opset_version=OPSET,
-            do_constant_folding=True,
+            do_constant_folding=False,
             dynamo=False,
+            external_data=True,
         )
 
 
-def quantize(source: Path, target: Path, ops: tuple[str, ...] = QUANTIZED_OPS) -> None:
-    """ONNX Runtime dynamic quantisation: int8 weights per channel, uint8 activations."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def quantize(
+    source: Path, target: Path, ops: tuple[str, ...] = QUANTIZED_OPS, bits: int = 8
+) -> dict[str, int]:
+    """Replace each `MatMul` by a constant weight (through a `Transpose` or not), and the
+    bias `Add` after it, with one `DynamicQuantizeMatMul` on int8 weights, symmetric per
+    output column with `bits` bits; every other tensor is copied as it is.
 
-    quantize_dynamic(
-        str(source),
-        str(target),
-        op_types_to_quantize=list(ops),
-        per_channel=PER_CHANNEL,
-        reduce_range=False,
-        weight_type=QuantType.QInt8,
-        use_external_data_format=False,
-    )
+    Written here rather than taken from `onnxruntime.quantization.quantize_dynamic`
+    because that loads the whole float32 graph (and makes copies of it): this reads one
+    weight at a time from the external files (module docstring). The result is the graph
+    ONNX Runtime itself fuses `quantize_dynamic`'s output into (DynamicQuantizeLinear +
+    MatMulInteger + Cast + Mul + Add -> DynamicQuantizeMatMul), with its symmetric int8
+    weights; `reduce_range` is `bits=7`.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    if tuple(ops) != QUANTIZED_OPS:
+        raise ValueError(f"only {QUANTIZED_OPS} can be quantised, not {ops}")
+    base = str(source.parent)
+    model = onnx.load(str(source), load_external_data=False)
+    graph = model.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    producers = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def constant(name: str) -> np.ndarray | None:
+        tensor = initializers.get(name)
+        if tensor is None or tensor.data_type != onnx.TensorProto.FLOAT:
+            return None
+        return numpy_helper.to_array(tensor, base)
+
+    def weight_of(name: str) -> tuple[np.ndarray, Any] | None:
+        """The (K, N) matrix a MatMul multiplies by, and the Transpose it came through."""
+        if name in initializers:
+            array = constant(name)
+            return (array, None) if array is not None and array.ndim == 2 else None
+        node = producers.get(name)
+        if node is None or node.op_type != "Transpose" or node.input[0] not in initializers:
+            return None
+        perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), [1, 0])
+        array = constant(node.input[0])
+        if array is None or array.ndim != 2 or perm != [1, 0]:
+            return None
+        return np.ascontiguousarray(array.T), node
+
+    qmax = 2 ** (bits - 1) - 1
+    nodes, new_initializers, removed = [], [], set()
+    count = 0
+    for node in graph.node:
+        if id(node) in removed:
+            continue
+        found = weight_of(node.input[1]) if node.op_type == "MatMul" else None
+        if found is None:
+            nodes.append(node)
+            continue
+        weight, transpose = found
+        scale = np.abs(weight).max(axis=0) / qmax
+        scale[scale == 0] = 1.0  # an all-zero column: any scale gives zeros
+        quantized = np.clip(np.rint(weight / scale), -qmax, qmax).astype(np.int8)
+        prefix = f"q{count}"
+        inputs = [node.input[0], f"{prefix}.weight", f"{prefix}.scale", f"{prefix}.zero"]
+        new_initializers += [
+            numpy_helper.from_array(quantized, inputs[1]),
+            numpy_helper.from_array(scale.astype(np.float32), inputs[2]),
+            numpy_helper.from_array(np.zeros(len(scale), np.int8), inputs[3]),
+        ]
+        output = node.output[0]
+        bias_add = _bias_add(output, consumers, constant, weight.shape[1])
+        if bias_add is not None:
+            add, bias = bias_add
+            inputs.append(f"{prefix}.bias")
+            new_initializers.append(numpy_helper.from_array(bias, inputs[4]))
+            output = add.output[0]
+            removed.add(id(add))
+        if transpose is not None and len(consumers[transpose.output[0]]) == 1:
+            removed.add(id(transpose))
+        nodes.append(
+            helper.make_node(
+                "DynamicQuantizeMatMul", inputs, [output], f"{prefix}.matmul", domain=MS_DOMAIN
+            )
+        )
+        count += 1
+        del weight, quantized
+    kept = [node for node in nodes if id(node) not in removed]
+    used = {name for node in kept for name in node.input}
+    keep_tensors = []
+    for tensor in graph.initializer:
+        if tensor.name in used:
+            if tensor.data_location == onnx.TensorProto.EXTERNAL:
+                onnx.external_data_helper.load_external_data_for_tensor(tensor, base)
+            keep_tensors.append(tensor)
+    del graph.node[:]
+    graph.node.extend(kept)
+    del graph.initializer[:]
+    graph.initializer.extend(keep_tensors + new_initializers)
+    model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
+    size = sum(len(tensor.raw_data) for tensor in graph.initializer)
+    if size < _PROTOBUF_LIMIT:
+        onnx.save(model, str(target))
+    else:  # a model whose int8 weights alone pass 2 GB
+        onnx.save(model, str(target), save_as_external_data=True, location=target.name + ".data")
+    return {"matmuls": count, "initializer_mb": round(size / 2**20, 1)}
+
+
+def _bias_add(
+    output: str, consumers: dict[str, list[Any]], constant: Any, columns: int
+) -> tuple[Any, np.ndarray] | None:
+    """The `Add` of a constant bias of `columns` values that alone consumes `output`."""
+    users = consumers.get(output, [])
+    if len(users) != 1 or users[0].op_type != "Add":
+        return None
+    add = users[0]
+    other = add.input[1] if add.input[0] == output else add.input[0]
+    bias = constant(other)
+    if bias is None or bias.shape != (columns,):
+        return None
+    return add, bias.astype(np.float32)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop the export when the process that asked for it has gone (no orphan holding
+    gigabytes of memory after an app or a command exits)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,9 +454,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--ops", nargs="+", default=list(QUANTIZED_OPS))
+    parser.add_argument("--bits", type=int, default=8, choices=(7, 8))
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit when it exits")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    export_int8(args.model_dir, args.out_dir, tuple(args.ops))
+    if args.parent_pid:
+        _exit_with_parent(args.parent_pid)
+    info = export_int8(args.model_dir, args.out_dir, tuple(args.ops), args.bits)
+    print(json.dumps(info))
     return 0
 
 
