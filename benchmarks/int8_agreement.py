@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--dtypes", nargs="+", default=["int8"], help="compared with float32")
     args = parser.parse_args(argv)
-    base = Settings(device="cpu", fallback_model=None, warm_up=False)
+    base = Settings(device="cpu", fallback_model=None, warm_up=False, background_export=False)
     if args.cache_dir:
         base = replace(base, cache_dir=args.cache_dir)
     args.data = args.data or heldout_dir()

@@ -20,17 +20,17 @@ to stay small: torch writes the float32 graph with its weights in external files
 by tensor, without constant folding (which made a transposed copy of every weight), and
 `quantize` then streams the weights one at a time from those files into the int8 graph.
 ONNX Runtime's own `quantize_dynamic` holds the whole float32 graph in memory, and the
-export with it peaked at about 12 GB for the 1B model; this one peaks at what the
-float32 torch model needs (README "Performance" has the figures). The serving process
-then holds only the int8 model (about a quarter of the float32 weights).
+export with it peaked at 12-13.7 GB for the 1B model; this one peaks at what the float32
+torch model needs, in a process of its own (README "Performance" has the figures). The
+serving process then holds only the int8 model (about a quarter of the float32 weights).
 
-    python -m hyasr_space.quantized MODEL_DIR OUT_DIR [--bits 7]   # what the child runs
+    python -m hyasr_space.quantized export MODEL_DIR OUT/model.fp32.onnx   # stage 1
+    python -m hyasr_space.quantized quantize OUT/model.fp32.onnx OUT/model.int8.onnx --bits 8
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
 import json
 import logging
@@ -56,7 +56,7 @@ INFO_FILE = "export.json"
 OPSET = 17
 QUANTIZED_OPS = ("MatMul",)
 # Bumped whenever the exported graph changes, so that older caches are not reused.
-RECIPE = "streamed-dqmatmul-1"
+RECIPE = "streamed-dqmatmul-2"
 MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (DynamicQuantizeMatMul)
 _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
@@ -180,9 +180,9 @@ def is_cached(model_dir: Path, cache_dir: Path) -> bool:
 
 
 def int8_model_path(model_dir: Path, cache_dir: Path, *, background: bool = False) -> Path:
-    """The quantised model of a checkpoint, exported (in a child process) when not cached.
+    """The quantised model of a checkpoint, exported (in child processes) when not cached.
 
-    `background` runs the child at a lower CPU priority, so that requests served
+    `background` runs the children at a lower CPU priority, so that requests served
     meanwhile keep the cores they need. Raises `RuntimeError` when the export fails.
     """
     bits = weight_bits()
@@ -194,23 +194,11 @@ def int8_model_path(model_dir: Path, cache_dir: Path, *, background: bool = Fals
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="export-", dir=folder.parent))
         log.info("exporting %s to int8 ONNX (once per checkpoint) in %s", model_dir, folder)
-        command = [sys.executable, "-m", "hyasr_space.quantized", str(model_dir), str(staging)]
-        command += ["--bits", str(bits), "--parent-pid", str(os.getpid())]
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        if background:
-            try:
-                os.setpriority(os.PRIO_PROCESS, child.pid, 10)
-            except (AttributeError, OSError):  # not on this OS, or already gone
-                pass
-        output, _ = child.communicate()
-        if child.returncode != 0 or not (staging / ONNX_FILE).is_file():
+        try:
+            export_int8(model_dir, staging, bits, background=background)
+        except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-            tail = output.strip().splitlines()[-5:]
-            raise RuntimeError(f"int8 export of {model_dir} failed: {' | '.join(tail)}")
-        log.info("int8 export of %s took %.0f s", model_dir, time.perf_counter() - started)
+            raise
         try:
             staging.rename(folder)  # atomic: another process's finished export is as good
         except OSError:
@@ -231,43 +219,68 @@ def load_int8(
 
 
 def export_int8(
-    model_dir: Path,
-    out_dir: Path,
-    quantize_ops: tuple[str, ...] = QUANTIZED_OPS,
-    bits: int = 8,
+    model_dir: Path, out_dir: Path, bits: int = 8, *, background: bool = False
 ) -> dict[str, Any]:
-    """Export a Hub-layout checkpoint to ONNX (float32, weights in external files) and
-    quantise it into `out_dir`; returns what `INFO_FILE` records (timings, peak memory)."""
+    """Export a Hub-layout checkpoint to int8 ONNX in `out_dir`, in two child processes
+    run one after the other: torch -> float32 ONNX (weights in external files), then
+    `quantize`. Two processes, because what torch held is only surely gone when its
+    process is; the export's peak is the larger of the two. Returns (and writes to
+    `INFO_FILE`) each stage's time and peak RSS. Raises `RuntimeError` when one fails."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] = {"source": str(model_dir), "recipe": RECIPE, "bits": bits}
+    with tempfile.TemporaryDirectory(prefix="fp32-", dir=out_dir) as work:
+        fp32 = Path(work) / "model.fp32.onnx"
+        stages = (
+            ("export", [str(model_dir), str(fp32)]),
+            ("quantize", [str(fp32), str(out_dir / ONNX_FILE), "--bits", str(bits)]),
+        )
+        for stage, arguments in stages:
+            started = time.perf_counter()
+            result = _run_stage(stage, arguments, background)
+            info[f"{stage}_s"] = round(time.perf_counter() - started, 1)
+            info[f"{stage}_peak_rss_mb"] = result.pop("peak_rss_mb")
+            info.update(result)
+    info["peak_rss_mb"] = max(info["export_peak_rss_mb"], info["quantize_peak_rss_mb"])
+    (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    return info
+
+
+def _run_stage(stage: str, arguments: list[str], background: bool) -> dict[str, Any]:
+    """`python -m hyasr_space.quantized STAGE ...` in a child process; its JSON result."""
+    command = [sys.executable, "-m", "hyasr_space.quantized", stage, *arguments]
+    command += ["--parent-pid", str(os.getpid())]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if background:
+        try:
+            os.setpriority(os.PRIO_PROCESS, child.pid, 10)
+        except (AttributeError, OSError):  # not on this OS, or already gone
+            pass
+    output, _ = child.communicate()
+    lines = output.strip().splitlines()
+    if child.returncode == 0 and lines:
+        try:
+            return json.loads(lines[-1])
+        except ValueError:
+            pass
+    tail = " | ".join(lines[-5:]) or f"exit status {child.returncode}"
+    raise RuntimeError(f"int8 export failed ({stage}): {tail}")
+
+
+def _peak_rss_mb() -> float:
+    """The largest this process has been (ru_maxrss is in KiB on Linux)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def export_stage(model_dir: Path, path: Path) -> dict[str, Any]:
+    """Stage 1: load the checkpoint in float32 and export it (`export_float`)."""
     import torch
     from transformers import Wav2Vec2ForCTC
 
-    started = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
     network = Wav2Vec2ForCTC.from_pretrained(
         model_dir, dtype=torch.float32, attn_implementation="eager"
     ).eval()
-    loaded = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=out_dir) as work:
-        fp32 = Path(work) / "model.fp32.onnx"
-        export_float(network, fp32)
-        del network
-        gc.collect()
-        exported = time.perf_counter()
-        counts = quantize(fp32, out_dir / ONNX_FILE, quantize_ops, bits)
-    info = {
-        "source": str(model_dir),
-        "recipe": RECIPE,
-        "ops": list(quantize_ops),
-        "bits": bits,
-        "quantized": counts,
-        "load_s": round(loaded - started, 1),
-        "export_s": round(exported - loaded, 1),
-        "quantize_s": round(time.perf_counter() - exported, 1),
-        # ru_maxrss is in KiB on Linux: the largest this process ever was
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
-    (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
-    return info
+    export_float(network, path)
+    return {"peak_rss_mb": _peak_rss_mb()}
 
 
 def _logits_only(network: Any) -> Any:
@@ -314,25 +327,22 @@ def export_float(network: Any, path: Path) -> None:
         )
 
 
-def quantize(
-    source: Path, target: Path, ops: tuple[str, ...] = QUANTIZED_OPS, bits: int = 8
-) -> dict[str, int]:
+def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
     """Replace each `MatMul` by a constant weight (through a `Transpose` or not), and the
     bias `Add` after it, with one `DynamicQuantizeMatMul` on int8 weights, symmetric per
     output column with `bits` bits; every other tensor is copied as it is.
 
     Written here rather than taken from `onnxruntime.quantization.quantize_dynamic`
-    because that loads the whole float32 graph (and makes copies of it): this reads one
-    weight at a time from the external files (module docstring). The result is the graph
-    ONNX Runtime itself fuses `quantize_dynamic`'s output into (DynamicQuantizeLinear +
-    MatMulInteger + Cast + Mul + Add -> DynamicQuantizeMatMul), with its symmetric int8
-    weights; `reduce_range` is `bits=7`.
+    because that holds the whole float32 graph in memory (and copies of it): this reads
+    one weight at a time and appends its int8 version to `target`'s external data file,
+    so it holds one weight at a time. The result is the graph ONNX Runtime itself fuses
+    `quantize_dynamic`'s output into (DynamicQuantizeLinear + MatMulInteger + Cast + Mul
+    + Add -> DynamicQuantizeMatMul) with its symmetric int8 weights; `bits=7` is its
+    `reduce_range`.
     """
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import external_data_helper, helper, numpy_helper
 
-    if tuple(ops) != QUANTIZED_OPS:
-        raise ValueError(f"only {QUANTIZED_OPS} can be quantised, not {ops}")
     base = str(source.parent)
     model = onnx.load(str(source), load_external_data=False)
     graph = model.graph
@@ -363,63 +373,77 @@ def quantize(
             return None
         return np.ascontiguousarray(array.T), node
 
+    data_name = target.name + ".data"
     qmax = 2 ** (bits - 1) - 1
-    nodes, new_initializers, removed = [], [], set()
-    count = 0
-    for node in graph.node:
-        if id(node) in removed:
-            continue
-        found = weight_of(node.input[1]) if node.op_type == "MatMul" else None
-        if found is None:
-            nodes.append(node)
-            continue
-        weight, transpose = found
-        scale = np.abs(weight).max(axis=0) / qmax
-        scale[scale == 0] = 1.0  # an all-zero column: any scale gives zeros
-        quantized = np.clip(np.rint(weight / scale), -qmax, qmax).astype(np.int8)
-        prefix = f"q{count}"
-        inputs = [node.input[0], f"{prefix}.weight", f"{prefix}.scale", f"{prefix}.zero"]
-        new_initializers += [
-            numpy_helper.from_array(quantized, inputs[1]),
-            numpy_helper.from_array(scale.astype(np.float32), inputs[2]),
-            numpy_helper.from_array(np.zeros(len(scale), np.int8), inputs[3]),
-        ]
-        output = node.output[0]
-        bias_add = _bias_add(output, consumers, constant, weight.shape[1])
-        if bias_add is not None:
-            add, bias = bias_add
-            inputs.append(f"{prefix}.bias")
-            new_initializers.append(numpy_helper.from_array(bias, inputs[4]))
-            output = add.output[0]
-            removed.add(id(add))
-        if transpose is not None and len(consumers[transpose.output[0]]) == 1:
-            removed.add(id(transpose))
-        nodes.append(
-            helper.make_node(
-                "DynamicQuantizeMatMul", inputs, [output], f"{prefix}.matmul", domain=MS_DOMAIN
+    nodes, removed, added = [], set(), []
+    with (target.parent / data_name).open("wb") as data:
+
+        def external(array: np.ndarray, name: str) -> Any:
+            """A tensor whose bytes go to the data file now (64-byte aligned for mmap)."""
+            data.write(b"\0" * (-data.tell() % 64))
+            offset = data.tell()
+            data.write(np.ascontiguousarray(array).tobytes())
+            tensor = onnx.TensorProto(name=name, dims=array.shape)
+            tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
+            for key, value in (
+                ("location", data_name),
+                ("offset", offset),
+                ("length", array.nbytes),
+            ):
+                entry = tensor.external_data.add()
+                entry.key, entry.value = key, str(value)
+            tensor.data_location = onnx.TensorProto.EXTERNAL
+            return tensor
+
+        for node in graph.node:
+            if id(node) in removed:
+                continue
+            found = weight_of(node.input[1]) if node.op_type == "MatMul" else None
+            if found is None:
+                nodes.append(node)
+                continue
+            weight, transpose = found
+            scale = (np.abs(weight).max(axis=0) / qmax).astype(np.float32)
+            scale[scale == 0] = 1.0  # an all-zero column: any scale gives zeros
+            prefix = f"q{len(added)}"
+            inputs = [node.input[0], f"{prefix}.weight", f"{prefix}.scale", f"{prefix}.zero"]
+            tensors = [
+                external(np.clip(np.rint(weight / scale), -qmax, qmax).astype(np.int8), inputs[1]),
+                numpy_helper.from_array(scale, inputs[2]),
+                numpy_helper.from_array(np.zeros(len(scale), np.int8), inputs[3]),
+            ]
+            output = node.output[0]
+            bias_add = _bias_add(output, consumers, constant, weight.shape[1])
+            if bias_add is not None:
+                add, bias = bias_add
+                inputs.append(f"{prefix}.bias")
+                tensors.append(numpy_helper.from_array(bias, inputs[4]))
+                output = add.output[0]
+                removed.add(id(add))
+            if transpose is not None and len(consumers[transpose.output[0]]) == 1:
+                removed.add(id(transpose))
+            nodes.append(
+                helper.make_node(
+                    "DynamicQuantizeMatMul", inputs, [output], f"{prefix}.matmul", domain=MS_DOMAIN
+                )
             )
-        )
-        count += 1
-        del weight, quantized
+            added.append(tensors)
+            del weight
     kept = [node for node in nodes if id(node) not in removed]
     used = {name for node in kept for name in node.input}
-    keep_tensors = []
-    for tensor in graph.initializer:
-        if tensor.name in used:
-            if tensor.data_location == onnx.TensorProto.EXTERNAL:
-                onnx.external_data_helper.load_external_data_for_tensor(tensor, base)
-            keep_tensors.append(tensor)
+    keep = [tensor for tensor in graph.initializer if tensor.name in used]
+    for tensor in keep:  # the float32 ones left (convolutions, norms): small
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            external_data_helper.load_external_data_for_tensor(tensor, base)
+    keep = [onnx.TensorProto.FromString(t.SerializeToString()) for t in keep]
     del graph.node[:]
     graph.node.extend(kept)
     del graph.initializer[:]
-    graph.initializer.extend(keep_tensors + new_initializers)
+    graph.initializer.extend(keep + [tensor for tensors in added for tensor in tensors])
     model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
-    size = sum(len(tensor.raw_data) for tensor in graph.initializer)
-    if size < _PROTOBUF_LIMIT:
-        onnx.save(model, str(target))
-    else:  # a model whose int8 weights alone pass 2 GB
-        onnx.save(model, str(target), save_as_external_data=True, location=target.name + ".data")
-    return {"matmuls": count, "initializer_mb": round(size / 2**20, 1)}
+    onnx.save(model, str(target))
+    int8_mb = (target.parent / data_name).stat().st_size / 2**20
+    return {"matmuls": len(added), "int8_mb": round(int8_mb, 1), "peak_rss_mb": _peak_rss_mb()}
 
 
 def _bias_add(
@@ -450,18 +474,27 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The export's two stages, each run as its own child process by `export_int8`."""
     parser = argparse.ArgumentParser(description="Export a wav2vec2 CTC checkpoint to int8 ONNX.")
-    parser.add_argument("model_dir", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--ops", nargs="+", default=list(QUANTIZED_OPS))
-    parser.add_argument("--bits", type=int, default=8, choices=(7, 8))
-    parser.add_argument("--parent-pid", type=int, default=None, help="exit when it exits")
+    stages = parser.add_subparsers(dest="stage", required=True)
+    export = stages.add_parser("export", help="checkpoint -> float32 ONNX (external weights)")
+    export.add_argument("model_dir", type=Path)
+    export.add_argument("target", type=Path)
+    quantise = stages.add_parser("quantize", help="float32 ONNX -> int8 ONNX")
+    quantise.add_argument("source", type=Path)
+    quantise.add_argument("target", type=Path)
+    quantise.add_argument("--bits", type=int, default=8, choices=(7, 8))
+    for stage in (export, quantise):
+        stage.add_argument("--parent-pid", type=int, default=None, help="exit when it exits")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     if args.parent_pid:
         _exit_with_parent(args.parent_pid)
-    info = export_int8(args.model_dir, args.out_dir, tuple(args.ops), args.bits)
-    print(json.dumps(info))
+    if args.stage == "export":
+        result = export_stage(args.model_dir, args.target)
+    else:
+        result = quantize(args.source, args.target, args.bits)
+    print(json.dumps(result))  # the last line: what the parent reads
     return 0
 
 
