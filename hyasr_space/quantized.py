@@ -56,7 +56,7 @@ INFO_FILE = "export.json"
 OPSET = 17
 QUANTIZED_OPS = ("MatMul",)
 # Bumped whenever the exported graph changes, so that older caches are not reused.
-RECIPE = "streamed-dqmatmul-2"
+RECIPE = "streamed-dqmatmul-3"
 MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (DynamicQuantizeMatMul)
 _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
@@ -80,6 +80,11 @@ class OnnxCTC:
         options.intra_op_num_threads = threads or _cpu_count()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle worker threads sleep instead of spinning: on 2 shared cores spinning took
+        # CPU from everything else (the beam search, other requests, the export) for
+        # nothing: 10 s of audio through the 1B model took 4.2 CPU s spinning and 2.9 s
+        # not (25 -> 20 s of wall time on a machine loaded by other jobs).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.config = config
         self.session = onnxruntime.InferenceSession(
@@ -272,15 +277,50 @@ def _peak_rss_mb() -> float:
 
 
 def export_stage(model_dir: Path, path: Path) -> dict[str, Any]:
-    """Stage 1: load the checkpoint in float32 and export it (`export_float`)."""
+    """Stage 1: the checkpoint's graph in float32 (`export_float`), then its weights
+    written one tensor at a time into one external file beside `path`."""
+    import onnx
     import torch
     from transformers import Wav2Vec2ForCTC
 
-    network = Wav2Vec2ForCTC.from_pretrained(
-        model_dir, dtype=torch.float32, attn_implementation="eager"
-    ).eval()
+    network = _logits_only(
+        Wav2Vec2ForCTC.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
+    )
     export_float(network, path)
+    model = onnx.load(str(path))
+    state = network.state_dict()
+    data_name = path.name + ".weights"
+    inputs = []
+    with (path.parent / data_name).open("wb") as data:
+        for value in model.graph.input:
+            tensor = state.get(value.name)
+            if tensor is None:  # the audio
+                inputs.append(value)
+                continue
+            array = tensor.detach().contiguous().numpy()
+            model.graph.initializer.append(_external_tensor(data, data_name, array, value.name))
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    onnx.save(model, str(path))
     return {"peak_rss_mb": _peak_rss_mb()}
+
+
+def _external_tensor(data: Any, data_name: str, array: np.ndarray, name: str) -> Any:
+    """A tensor whose bytes are appended to the open file `data` now (64-byte aligned,
+    as ONNX Runtime maps them) and which the graph finds there by name and offset."""
+    import onnx
+    from onnx import helper
+
+    data.write(b"\0" * (-data.tell() % 64))
+    offset = data.tell()
+    data.write(np.ascontiguousarray(array).tobytes())
+    tensor = onnx.TensorProto(name=name, dims=array.shape)
+    tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
+    for key, value in (("location", data_name), ("offset", offset), ("length", array.nbytes)):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, str(value)
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    return tensor
 
 
 def _logits_only(network: Any) -> Any:
@@ -299,19 +339,22 @@ def _logits_only(network: Any) -> Any:
 
 
 def export_float(network: Any, path: Path) -> None:
-    """torch -> ONNX float32 (TorchScript exporter; batch and length dynamic), every
-    weight in an external file beside `path`.
+    """torch -> ONNX float32 graph (TorchScript exporter; batch and length dynamic) of a
+    `_logits_only` module, its weights left out: they are graph inputs named as in its
+    `state_dict()` (`export_stage` fills them in).
 
-    No constant folding: it would make a transposed copy of every linear layer's weight
-    (4 GB more for the 1B model); `quantize` transposes them one at a time instead, and
-    ONNX Runtime folds what is left (the positional conv's weight norm) at load.
+    The exporter holds several copies of the weights it writes (4.4 GB for a 1 GB
+    checkpoint, 6.4 GB for the 4 GB one even with external data), so it writes none. No
+    constant folding either: it would make a transposed copy of every linear layer's
+    weight; `quantize` transposes them one at a time instead, and ONNX Runtime folds what
+    is left (the positional conv's weight norm) at load.
     """
     import torch
 
     example = torch.zeros(1, 32_000)
     with torch.inference_mode(False), torch.no_grad():
         torch.onnx.export(
-            _logits_only(network),
+            network,
             (example,),
             str(path),
             input_names=["input_values"],
@@ -323,7 +366,7 @@ def export_float(network: Any, path: Path) -> None:
             opset_version=OPSET,
             do_constant_folding=False,
             dynamo=False,
-            external_data=True,
+            export_params=False,
         )
 
 
@@ -377,24 +420,6 @@ def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
     qmax = 2 ** (bits - 1) - 1
     nodes, removed, added = [], set(), []
     with (target.parent / data_name).open("wb") as data:
-
-        def external(array: np.ndarray, name: str) -> Any:
-            """A tensor whose bytes go to the data file now (64-byte aligned for mmap)."""
-            data.write(b"\0" * (-data.tell() % 64))
-            offset = data.tell()
-            data.write(np.ascontiguousarray(array).tobytes())
-            tensor = onnx.TensorProto(name=name, dims=array.shape)
-            tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
-            for key, value in (
-                ("location", data_name),
-                ("offset", offset),
-                ("length", array.nbytes),
-            ):
-                entry = tensor.external_data.add()
-                entry.key, entry.value = key, str(value)
-            tensor.data_location = onnx.TensorProto.EXTERNAL
-            return tensor
-
         for node in graph.node:
             if id(node) in removed:
                 continue
@@ -408,7 +433,12 @@ def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
             prefix = f"q{len(added)}"
             inputs = [node.input[0], f"{prefix}.weight", f"{prefix}.scale", f"{prefix}.zero"]
             tensors = [
-                external(np.clip(np.rint(weight / scale), -qmax, qmax).astype(np.int8), inputs[1]),
+                _external_tensor(
+                    data,
+                    data_name,
+                    np.clip(np.rint(weight / scale), -qmax, qmax).astype(np.int8),
+                    inputs[1],
+                ),
                 numpy_helper.from_array(scale, inputs[2]),
                 numpy_helper.from_array(np.zeros(len(scale), np.int8), inputs[3]),
             ]
