@@ -56,7 +56,7 @@ INFO_FILE = "export.json"
 OPSET = 17
 QUANTIZED_OPS = ("MatMul",)
 # Bumped whenever the exported graph changes, so that older caches are not reused.
-RECIPE = "streamed-dqmatmul-3"
+RECIPE = "streamed-dqmatmul-4"
 MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (DynamicQuantizeMatMul)
 _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
@@ -396,8 +396,18 @@ def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
 
+    def source_of(name: str) -> str:
+        """The initializer behind `Identity` nodes (the exporter makes one for each weight
+        equal to another, such as the all-zero biases of a freshly initialised model)."""
+        while name not in initializers:
+            node = producers.get(name)
+            if node is None or node.op_type != "Identity":
+                break
+            name = node.input[0]
+        return name
+
     def constant(name: str) -> np.ndarray | None:
-        tensor = initializers.get(name)
+        tensor = initializers.get(source_of(name))
         if tensor is None or tensor.data_type != onnx.TensorProto.FLOAT:
             return None
         return numpy_helper.to_array(tensor, base)
@@ -408,7 +418,7 @@ def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
             array = constant(name)
             return (array, None) if array is not None and array.ndim == 2 else None
         node = producers.get(name)
-        if node is None or node.op_type != "Transpose" or node.input[0] not in initializers:
+        if node is None or node.op_type != "Transpose":
             return None
         perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), [1, 0])
         array = constant(node.input[0])
