@@ -11,7 +11,8 @@ transformer's linear layers and the output layer: 94 % of the FLOPs at 10 s), in
 symmetric per output column (7 bits on CPUs without VNNI/AMX, see precision.py), with
 activations quantised dynamically (uint8) per call by ONNX Runtime's
 `DynamicQuantizeMatMul`, the bias added in the same kernel. The conv feature encoder,
-the positional conv, layer norms and attention's own matmuls stay float32.
+the positional conv and layer norms stay float32; attention's own products too, in one
+`MultiHeadAttention` node per layer (`fuse_attention`).
 
 The export runs once per checkpoint, in a child process (the serving process should not
 hold what exporting needs), and is cached on disk under ``Settings.cache_dir`` in a
@@ -56,7 +57,7 @@ INFO_FILE = "export.json"
 OPSET = 17
 QUANTIZED_OPS = ("MatMul",)
 # Bumped whenever the exported graph changes, so that older caches are not reused.
-RECIPE = "streamed-dqmatmul-4"
+RECIPE = "streamed-dqmatmul-mha-5"
 MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (DynamicQuantizeMatMul)
 _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
@@ -237,7 +238,17 @@ def export_int8(
         fp32 = Path(work) / "model.fp32.onnx"
         stages = (
             ("export", [str(model_dir), str(fp32)]),
-            ("quantize", [str(fp32), str(out_dir / ONNX_FILE), "--bits", str(bits)]),
+            (
+                "quantize",
+                [
+                    str(fp32),
+                    str(out_dir / ONNX_FILE),
+                    "--bits",
+                    str(bits),
+                    "--heads",
+                    str(_attention_heads(model_dir)),
+                ],
+            ),
         )
         for stage, arguments in stages:
             started = time.perf_counter()
@@ -248,6 +259,15 @@ def export_int8(
     info["peak_rss_mb"] = max(info["export_peak_rss_mb"], info["quantize_peak_rss_mb"])
     (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
     return info
+
+
+def _attention_heads(model_dir: Path) -> int:
+    """The checkpoint's attention heads (config.json), 0 when it does not say."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return int(config.get("num_attention_heads", 0))
 
 
 def _run_stage(stage: str, arguments: list[str], background: bool) -> dict[str, Any]:
@@ -370,7 +390,7 @@ def export_float(network: Any, path: Path) -> None:
         )
 
 
-def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
+def quantize(source: Path, target: Path, bits: int = 8, heads: int = 0) -> dict[str, Any]:
     """Replace each `MatMul` by a constant weight (through a `Transpose` or not), and the
     bias `Add` after it, with one `DynamicQuantizeMatMul` on int8 weights, symmetric per
     output column with `bits` bits; every other tensor is copied as it is.
@@ -381,7 +401,7 @@ def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
     so it holds one weight at a time. The result is the graph ONNX Runtime itself fuses
     `quantize_dynamic`'s output into (DynamicQuantizeLinear + MatMulInteger + Cast + Mul
     + Add -> DynamicQuantizeMatMul) with its symmetric int8 weights; `bits=7` is its
-    `reduce_range`.
+    `reduce_range`. With `heads`, attention blocks become one node (`fuse_attention`).
     """
     import onnx
     from onnx import external_data_helper, helper, numpy_helper
@@ -480,10 +500,109 @@ def quantize(source: Path, target: Path, bits: int = 8) -> dict[str, Any]:
     graph.node.extend(kept)
     del graph.initializer[:]
     graph.initializer.extend(keep + [tensor for tensors in added for tensor in tensors])
+    fused = fuse_attention(graph, heads) if heads else 0
     model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
     onnx.save(model, str(target))
     int8_mb = (target.parent / data_name).stat().st_size / 2**20
-    return {"matmuls": len(added), "int8_mb": round(int8_mb, 1), "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "matmuls": len(added),
+        "attention_fused": fused,
+        "int8_mb": round(int8_mb, 1),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def fuse_attention(graph: Any, heads: int) -> int:
+    """Replace each attention block the TorchScript exporter writes for wav2vec2 (reshape
+    to heads, transposes, MatMul, scale, Softmax, MatMul, transpose, reshape back) with
+    one ONNX Runtime `MultiHeadAttention` node on the 3-D q, k, v; returns how many.
+
+    ONNX Runtime's own fusions do not recognise this block. Fused, the 12-layer XLS-R
+    cut took 20 % less CPU time on a 30 s window and 4 % less on a 10 s clip (the
+    transposes and the two float32 products were a third of the int8 model's time).
+    """
+    from onnx import helper, numpy_helper
+
+    producers = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    constants = {t.name: t for t in graph.initializer}
+
+    def op(name: str, kind: str, perm: list[int] | None = None):
+        node = producers.get(name)
+        if node is None or node.op_type != kind:
+            return None
+        if perm is not None:
+            got = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+            if got != perm:
+                return None
+        return node
+
+    def only_user(name: str, kind: str, perm: list[int] | None = None):
+        users = consumers.get(name, [])
+        if len(users) != 1:
+            return None
+        return op(users[0].output[0], kind, perm) if users[0].op_type == kind else None
+
+    def scalar(name: str) -> float | None:
+        node = producers.get(name)
+        if node is not None and node.op_type == "Constant":
+            value = numpy_helper.to_array(node.attribute[0].t)
+        elif name in constants:
+            value = numpy_helper.to_array(constants[name])
+        else:
+            return None
+        return float(value) if value.size == 1 else None
+
+    removed, added = set(), []
+    for softmax in [n for n in graph.node if n.op_type == "Softmax"]:
+        mul = op(softmax.input[0], "Mul")
+        if mul is None:
+            continue
+        scale = scalar(mul.input[1])
+        first = op(mul.input[0], "MatMul")
+        if scale is None or first is None:
+            continue
+        q_t = op(first.input[0], "Transpose", [0, 2, 1, 3])
+        k_t = op(first.input[1], "Transpose", [0, 2, 3, 1])
+        second = only_user(softmax.output[0], "MatMul")
+        if q_t is None or k_t is None or second is None or second.input[0] != softmax.output[0]:
+            continue
+        v_t = op(second.input[1], "Transpose", [0, 2, 1, 3])
+        out_t = only_user(second.output[0], "Transpose", [0, 2, 1, 3])
+        out_r = out_t and only_user(out_t.output[0], "Reshape")
+        q_r, k_r = op(q_t.input[0], "Reshape"), op(k_t.input[0], "Reshape")
+        v_r = v_t and op(v_t.input[0], "Reshape")
+        if None in (v_t, out_t, out_r, q_r, k_r, v_r):
+            continue
+        block = (q_r, k_r, v_r, q_t, k_t, v_t, first, mul, softmax, second, out_t, out_r)
+        removed.update(id(n) for n in block)
+        added.append(
+            (
+                out_r,
+                helper.make_node(
+                    "MultiHeadAttention",
+                    [q_r.input[0], k_r.input[0], v_r.input[0]],
+                    [out_r.output[0]],
+                    f"{softmax.name or 'attention'}.fused",
+                    domain=MS_DOMAIN,
+                    num_heads=heads,
+                    scale=scale,
+                ),
+            )
+        )
+    replacement = {id(anchor): node for anchor, node in added}
+    nodes = []
+    for node in graph.node:
+        if id(node) in replacement:
+            nodes.append(replacement[id(node)])
+        elif id(node) not in removed:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return len(added)
 
 
 def _bias_add(
@@ -524,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     quantise.add_argument("source", type=Path)
     quantise.add_argument("target", type=Path)
     quantise.add_argument("--bits", type=int, default=8, choices=(7, 8))
+    quantise.add_argument("--heads", type=int, default=0, help="fuse attention (0: do not)")
     for stage in (export, quantise):
         stage.add_argument("--parent-pid", type=int, default=None, help="exit when it exits")
     args = parser.parse_args(argv)
@@ -533,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage == "export":
         result = export_stage(args.model_dir, args.target)
     else:
-        result = quantize(args.source, args.target, args.bits)
+        result = quantize(args.source, args.target, args.bits, args.heads)
     print(json.dumps(result))  # the last line: what the parent reads
     return 0
 
