@@ -105,11 +105,14 @@ def test_the_export_holds_int8_weights_and_says_what_it_cost(
     kinds = [node.op_type for node in graph.node]
     # 2 layers x (q, k, v, out, 2 feed-forward) + feature projection + output layer
     assert kinds.count("DynamicQuantizeMatMul") == 14
-    assert kinds.count("MatMul") == 4  # attention's own products stay float32
+    # attention's own products stay float32, each layer's in one fused node
+    assert kinds.count("MultiHeadAttention") == 2 and "MatMul" not in kinds
+    assert "Softmax" not in kinds
     weights = [t for t in graph.initializer if t.name.endswith(".weight") and t.data_type == 3]
     assert len(weights) == 14  # int8
     info = json.loads((path.parent / quantized.INFO_FILE).read_text())
     assert info["bits"] == quantized.weight_bits() and info["peak_rss_mb"] > 0
+    assert (info["matmuls"], info["attention_fused"]) == (14, 2)
 
 
 # A CPU on which int8 is the choice and float32 serves meanwhile, whatever this one has.
