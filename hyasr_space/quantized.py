@@ -57,7 +57,7 @@ INFO_FILE = "export.json"
 OPSET = 17
 QUANTIZED_OPS = ("MatMul",)
 # Bumped whenever the exported graph changes, so that older caches are not reused.
-RECIPE = "streamed-dqmatmul-mha-5"
+RECIPE = "streamed-dqmatmul-mha-6"
 MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (DynamicQuantizeMatMul)
 _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
@@ -490,17 +490,17 @@ def quantize(source: Path, target: Path, bits: int = 8, heads: int = 0) -> dict[
             added.append(tensors)
             del weight
     kept = [node for node in nodes if id(node) not in removed]
-    used = {name for node in kept for name in node.input}
+    del graph.node[:]
+    graph.node.extend(_without_dead_nodes(kept, {out.name for out in graph.output}))
+    fused = fuse_attention(graph, heads) if heads else 0
+    used = {name for node in graph.node for name in node.input}
     keep = [tensor for tensor in graph.initializer if tensor.name in used]
     for tensor in keep:  # the float32 ones left (convolutions, norms): small
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             external_data_helper.load_external_data_for_tensor(tensor, base)
     keep = [onnx.TensorProto.FromString(t.SerializeToString()) for t in keep]
-    del graph.node[:]
-    graph.node.extend(kept)
     del graph.initializer[:]
     graph.initializer.extend(keep + [tensor for tensors in added for tensor in tensors])
-    fused = fuse_attention(graph, heads) if heads else 0
     model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
     onnx.save(model, str(target))
     int8_mb = (target.parent / data_name).stat().st_size / 2**20
@@ -601,8 +601,19 @@ def fuse_attention(graph: Any, heads: int) -> int:
         elif id(node) not in removed:
             nodes.append(node)
     del graph.node[:]
-    graph.node.extend(nodes)
+    graph.node.extend(_without_dead_nodes(nodes, {out.name for out in graph.output}))
     return len(added)
+
+
+def _without_dead_nodes(nodes: list[Any], outputs: set[str]) -> list[Any]:
+    """`nodes` less those whose results nothing uses (the fused blocks' shape arithmetic
+    and constants, which ONNX Runtime would otherwise drop with a warning each)."""
+    while True:
+        used = outputs | {name for node in nodes for name in node.input}
+        alive = [node for node in nodes if any(out in used for out in node.output)]
+        if len(alive) == len(nodes):
+            return alive
+        nodes = alive
 
 
 def _bias_add(
