@@ -57,7 +57,7 @@ INFO_FILE = "export.json"
 OPSET = 17
 QUANTIZED_OPS = ("MatMul",)
 # Bumped whenever the exported graph changes, so that older caches are not reused.
-RECIPE = "streamed-dqmatmul-mha-6"
+RECIPE = "streamed-dqmatmul-mha-7"
 MS_DOMAIN = "com.microsoft"  # ONNX Runtime's contrib operators (DynamicQuantizeMatMul)
 _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
@@ -297,32 +297,94 @@ def _peak_rss_mb() -> float:
 
 
 def export_stage(model_dir: Path, path: Path) -> dict[str, Any]:
-    """Stage 1: the checkpoint's graph in float32 (`export_float`), then its weights
-    written one tensor at a time into one external file beside `path`."""
+    """Stage 1: the checkpoint's graph in float32 (`export_float`), traced on a network
+    whose weights were never loaded (uninitialised memory that the trace only reads, so
+    it stays unallocated), then the checkpoint's weights copied one tensor at a time
+    from its files into one external file beside `path` (`CheckpointReader`).
+
+    Tracing the loaded 1B network peaked at 6.4 GB (its 3.9 GB of weights, the pages of
+    the file they were mapped from, and the trace); this way the stage holds the
+    largest single tensor beside the graph."""
     import onnx
     import torch
-    from transformers import Wav2Vec2ForCTC
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
-    network = _logits_only(
-        Wav2Vec2ForCTC.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
-    )
+    config = Wav2Vec2Config.from_pretrained(model_dir)
+    with torch.device("meta"):
+        skeleton = Wav2Vec2ForCTC._from_config(config, attn_implementation="eager")
+    network = _logits_only(skeleton.to_empty(device="cpu").eval())
     export_float(network, path)
     model = onnx.load(str(path))
-    state = network.state_dict()
+    reader = CheckpointReader(model_dir)
     data_name = path.name + ".weights"
     inputs = []
     with (path.parent / data_name).open("wb") as data:
         for value in model.graph.input:
-            tensor = state.get(value.name)
-            if tensor is None:  # the audio
+            if value.name == "input_values":
                 inputs.append(value)
                 continue
-            array = tensor.detach().contiguous().numpy()
+            array = reader.get(value.name.removeprefix("network."))
             model.graph.initializer.append(_external_tensor(data, data_name, array, value.name))
     del model.graph.input[:]
     model.graph.input.extend(inputs)
     onnx.save(model, str(path))
     return {"peak_rss_mb": _peak_rss_mb()}
+
+
+class CheckpointReader:
+    """A checkpoint's tensors by name, as float32 arrays, one at a time.
+
+    safetensors files are read with plain file reads at the offsets their header gives
+    (a memory map would keep every page read so far in this process); pytorch `.bin`
+    files (pickles, the seed checkpoint's format) are loaded whole, once. Old names of
+    the weight-norm halves (`weight_g`, `weight_v`) are found under the new ones.
+    """
+
+    _RENAMES = {
+        "parametrizations.weight.original0": "weight_g",
+        "parametrizations.weight.original1": "weight_v",
+    }
+    _DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
+
+    def __init__(self, model_dir: Path) -> None:
+        self._where: dict[str, tuple[Path, str, list[int], int, int]] = {}
+        self._state: dict[str, Any] = {}
+        for path in sorted(Path(model_dir).glob("model*.safetensors")):
+            with path.open("rb") as handle:
+                size = int.from_bytes(handle.read(8), "little")
+                header = json.loads(handle.read(size))
+            for name, entry in header.items():
+                if name != "__metadata__":
+                    start, end = entry["data_offsets"]
+                    self._where[name] = (
+                        path,
+                        entry["dtype"],
+                        entry["shape"],
+                        8 + size + start,
+                        end - start,
+                    )
+        if not self._where:
+            import torch
+
+            for path in sorted(Path(model_dir).glob("pytorch_model*.bin")):
+                self._state.update(torch.load(path, map_location="cpu", weights_only=True))
+
+    def get(self, name: str) -> np.ndarray:
+        for key in (name, *(name.replace(new, old) for new, old in self._RENAMES.items())):
+            if key in self._where:
+                return self._read(*self._where[key])
+            if key in self._state:
+                return self._state[key].float().numpy()
+        raise KeyError(f"{name} is not in the checkpoint")
+
+    def _read(self, path: Path, dtype: str, shape: list[int], offset: int, length: int):
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            raw = handle.read(length)
+        if dtype == "BF16":  # numpy has no bfloat16: widen the 16 bits to float32's top
+            bits = np.frombuffer(raw, np.uint16).astype(np.uint32) << 16
+            return bits.view(np.float32).reshape(shape)
+        return np.frombuffer(raw, self._DTYPES[dtype]).astype(np.float32).reshape(shape)
 
 
 def _external_tensor(data: Any, data_name: str, array: np.ndarray, name: str) -> Any:
