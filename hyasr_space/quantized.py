@@ -14,16 +14,18 @@ activations quantised dynamically (uint8) per call by ONNX Runtime's
 the positional conv and layer norms stay float32; attention's own products too, in one
 `MultiHeadAttention` node per layer (`fuse_attention`).
 
-The export runs once per checkpoint, in a child process (the serving process should not
-hold what exporting needs), and is cached on disk under ``Settings.cache_dir`` in a
-folder named by a hash of the weights, the library versions and the recipe. It is built
-to stay small: torch writes the float32 graph with its weights in external files, tensor
-by tensor, without constant folding (which made a transposed copy of every weight), and
-`quantize` then streams the weights one at a time from those files into the int8 graph.
-ONNX Runtime's own `quantize_dynamic` holds the whole float32 graph in memory, and the
-export with it peaked at 12-13.7 GB for the 1B model; this one peaks at what the float32
-torch model needs, in a process of its own (README "Performance" has the figures). The
-serving process then holds only the int8 model (about a quarter of the float32 weights).
+The export runs once per checkpoint, in two child processes one after the other (the
+serving process should not hold what exporting needs), and is cached on disk under
+``Settings.cache_dir`` in a folder named by a hash of the weights, the library versions
+and the recipe. It is built to stay small. Stage 1 traces the graph on a network whose
+weights were never loaded (no weights in the exported graph, no constant folding, which
+made a transposed copy of each), then copies the checkpoint's tensors one at a time
+into one file; stage 2 (`quantize`) reads them back one at a time and appends the int8
+ones to the int8 model's data file. ONNX Runtime's own `quantize_dynamic` holds the whole
+float32 graph in memory: the export with it peaked at 12-13.7 GB for the 1B model, and
+tracing the loaded network alone at 6.4 GB (README "Performance" has this one's
+figures). The serving process then holds only the int8 model (a quarter of the float32
+weights).
 
     python -m hyasr_space.quantized export MODEL_DIR OUT/model.fp32.onnx   # stage 1
     python -m hyasr_space.quantized quantize OUT/model.fp32.onnx OUT/model.int8.onnx --bits 8
