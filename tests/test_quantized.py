@@ -108,6 +108,9 @@ def test_the_export_holds_int8_weights_and_says_what_it_cost(
     # attention's own products stay float32, each layer's in one fused node
     assert kinds.count("MultiHeadAttention") == 2 and "MatMul" not in kinds
     assert "Softmax" not in kinds
+    # each weight its own tensor: none merged with an equal one (the trace's weights are
+    # uninitialised memory, where "equal" once made layers share the wrong weights)
+    assert "Identity" not in kinds
     weights = [t for t in graph.initializer if t.name.endswith(".weight") and t.data_type == 3]
     assert len(weights) == 14  # int8
     info = json.loads((path.parent / quantized.INFO_FILE).read_text())
