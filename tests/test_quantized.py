@@ -240,3 +240,21 @@ def test_one_shot_commands_serve_without_exporting(
     result = json.loads(capsys.readouterr().out)[0]
     assert result["runtime"] == "cpu, float32"
     assert result["decoders"]["greedy"]["text"] == WORDS
+
+
+def test_a_page_opened_after_the_switch_says_what_serves(
+    model_dir: Path, settings: Settings
+) -> None:
+    from hyasr_space import web
+
+    cpu = replace(settings, device="cpu")
+    transcriber = Transcriber(load_model(str(model_dir), settings=cpu))
+    transcriber.model.preparing = "int8"  # as while the export runs
+    demo = web.build_demo(cpu, transcriber)
+    loads = [d for d in demo.config["dependencies"] if ["load"] == [t[1] for t in d["targets"]]]
+    assert len(loads) == 1  # the header is refreshed for each page load
+    transcriber.model.preparing = None
+    transcriber.model.notices = ("The faster int8 model could not be prepared (boom).",)
+    intro, banner = web._header(transcriber, None)
+    assert "cpu, float32;" in intro and "until" not in intro
+    assert banner["visible"] and "boom" in banner["value"]
