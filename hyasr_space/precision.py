@@ -12,13 +12,13 @@ what the CPU has. `CpuFeatures.detect()` reads that once; `cpu_precision` decide
 | anything else (ARM, no AVX2)              | float32               | -                  |
 
 int8 pays on every x86-64 CPU measured: 1.8x float32 on 2 AVX2 cores (AMD EPYC, no
-VNNI), 3-6x with AVX-512 VNNI, and more on AMX. Where int8 dot-product instructions
-are missing (AVX2 only: `vpmaddubsw` adds pairs of u8 x s8 products in int16, which
-saturates), the weights are quantised to 7 bits (ONNX Runtime's `reduce_range`) so that
-no pair can overflow. While the int8 model is exported (once per checkpoint, in a
-child process, minutes for the 1B model) the app serves at once in bf16 where the CPU
-has it natively (twice float32's speed) and in float32 elsewhere; emulated bf16 (AVX2)
-is slower than float32.
+VNNI), 3-6x with AVX-512 VNNI; with AMX it ran even with native bf16 and holds half its
+memory. Where int8 dot-product instructions are missing (AVX2 only: `vpmaddubsw` adds
+pairs of u8 x s8 products in int16, which saturates), the weights are quantised to 7
+bits (ONNX Runtime's `reduce_range`) so that no pair can overflow. While the int8 model
+is exported (once per checkpoint, in child processes, under a minute for the 1B model on
+2 quiet cores) the app serves at once in bf16 where the CPU has it natively (twice
+float32's speed) and in float32 elsewhere; emulated bf16 (AVX2) is slower than float32.
 
 Models under `Settings.low_precision_min_mb` of weights (the bundled demo model, the
 test suite's tone model) stay float32 when nothing is asked for: their card's figures
