@@ -2,6 +2,7 @@
 
     python -m benchmarks.int8_agreement                    # the bundled demo model, int8
     python -m benchmarks.int8_agreement --dtypes int8 bfloat16 --model PATH --limit 50
+    python -m benchmarks.int8_agreement --weight-bits 7   # what a CPU without VNNI/AMX gets
 
 Every path reads the same clips; the report gives each one's corpus WER/CER, the number
 of clips whose transcript differs from float32's, its WER/CER against float32 itself,
@@ -32,8 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decoder", default="both", choices=("greedy", "lm", "both"))
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--dtypes", nargs="+", default=["int8"], help="compared with float32")
+    parser.add_argument(
+        "--weight-bits", type=int, choices=(7, 8), default=None, help="default: this CPU's"
+    )
     args = parser.parse_args(argv)
-    base = Settings(device="cpu", fallback_model=None, warm_up=False)
+    if args.weight_bits:  # the export another CPU kind would make (precision.py)
+        from hyasr_space import quantized
+
+        quantized.weight_bits = lambda: args.weight_bits
+    base = Settings(device="cpu", fallback_model=None, warm_up=False, background_export=False)
     if args.cache_dir:
         base = replace(base, cache_dir=args.cache_dir)
     args.data = args.data or heldout_dir()
@@ -44,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         transcriber = Transcriber(load_model(args.model, settings=settings), settings)
         reports[dtype] = evaluate(transcriber, dataset, args.decoder, data_name=str(args.data))
     out = {"machine": machine(), "model": args.model, "clips": len(dataset), "decoders": {}}
+    if "int8" in args.dtypes:
+        from hyasr_space.quantized import weight_bits
+
+        out["int8_weight_bits"] = weight_bits()
     for dtype, report in reports.items():
         out[f"{dtype}_forward_s"] = round(report.forward_seconds, 3)
     out["audio_s"] = round(reports["float32"].audio_seconds, 1)

@@ -28,8 +28,11 @@ ours in bf16; peak GPU memory is reported per row (`gpu_peak_growth_mb`). int8 a
 torch-int8 are CPU paths: leave them out there.
 
 For each path and clip length: end-to-end latency greedy and with the LM (audio array in,
-text out; one warm-up first), the forward pass alone, greedy and LM decode times, and the
-peak resident memory above what the process held before (sampled every 5 ms). Then 8
+text out; one warm-up first), the forward pass alone (and the CPU seconds it took, all
+threads: on a machine shared with other jobs they say more than wall time), greedy and
+LM decode times, and the peak resident memory above what the process held before
+(sampled every 5 ms). The int8 row carries what its export recorded (`export`: stage
+times and the exporting child's peak RSS), whether it ran now or in an earlier run. Then 8
 concurrent requests (threads, each its own clip, so the logits cache cannot help) and
 the throughput in audio seconds per wall second.
 
@@ -51,6 +54,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import threading
@@ -82,7 +86,7 @@ from hyasr_space.transcriber import Transcriber
 PATHS = ("stock", "fp32", "int8", "torch-int8", "bf16", "compiled", "batched")
 SLOW = ("stock", "fp32", "torch-int8", "bf16", "compiled")
 DEFAULT_PATHS = ("stock", "fp32", "int8", "torch-int8")
-# (dtype, extra settings) of our paths; "auto" is bf16 on a GPU and float32 on a CPU
+# (dtype, extra settings) of our paths; "auto" is bf16 on a GPU, float32 here on a CPU
 OURS = {
     "fp32": ("float32", {}),
     "int8": ("int8", {}),
@@ -108,6 +112,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="torch/ORT threads")
     parser.add_argument("--chunk-s", type=float, default=None, help="window (default 30 s)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="int8 model cache")
+    parser.add_argument(
+        "--compile-bucket-s", type=float, default=None, help="compiled: length bucket (5 s)"
+    )
     return parser.parse_args(argv)
 
 
@@ -129,6 +136,13 @@ def best(times: list[float]) -> float:
     return round(min(times), 4)
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process so far (all threads): on a machine shared with other jobs
+    it grows less with their load than wall time does."""
+    times = os.times()
+    return times.user + times.system
+
+
 def measure_ours(
     transcriber: Transcriber,
     audio: np.ndarray,
@@ -138,12 +152,13 @@ def measure_ours(
 ) -> dict[str, Any]:
     model, row = transcriber.model, {}
     clip = Clip(audio, RATE, name="bench")
-    e2e, forward, greedy, lm = [], [], [], []
+    e2e, forward, greedy, lm, cpu = [], [], [], [], []
     with PeakMemory() as memory:
         for _ in range(repeats):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), cpu_seconds()
             logits = model.logits(clip)  # what transcribe() runs, minus the cache
             forward.append(time.perf_counter() - started)
+            cpu.append(cpu_seconds() - cpu_started)
             started = time.perf_counter()
             text = transcriber.greedy.decode(logits).text
             greedy.append(time.perf_counter() - started)
@@ -156,6 +171,7 @@ def measure_ours(
     row.update(
         e2e_greedy_s=best(e2e),
         forward_s=best(forward),
+        forward_cpu_s=best(cpu),
         greedy_decode_s=best(greedy),
         rtf=round(min(forward) / (len(audio) / RATE), 4),
         text_prefix=text[:40],
@@ -176,12 +192,13 @@ def measure_stock(
     random_weights: bool,
 ) -> dict[str, Any]:
     row: dict[str, Any] = {}
-    e2e, lm = [], []
+    e2e, lm, cpu = [], [], []
     with PeakMemory() as memory:
         for _ in range(repeats):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), cpu_seconds()
             text = pipe({"raw": audio, "sampling_rate": RATE})["text"]
             e2e.append(time.perf_counter() - started)
+            cpu.append(cpu_seconds() - cpu_started)
             if pipe_lm is not None:
                 started = time.perf_counter()
                 if random_weights:  # what its postprocess does, on realistic logits
@@ -189,7 +206,7 @@ def measure_stock(
                 else:
                     pipe_lm({"raw": audio, "sampling_rate": RATE})
                 lm.append(time.perf_counter() - started)
-    row.update(e2e_greedy_s=best(e2e), text_prefix=text[:40])
+    row.update(e2e_greedy_s=best(e2e), e2e_greedy_cpu_s=best(cpu), text_prefix=text[:40])
     memory.add_to(row)
     row["rtf"] = round(row["e2e_greedy_s"] / (len(audio) / RATE), 4)
     if lm:
@@ -241,11 +258,16 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     started_all = time.perf_counter()
     path, random_weights = model_dir(args)
-    base = Settings(device=pick_device(args.device), fallback_model=None, warm_up=False)
+    # No int8 export behind a measurement's back: `auto` serves what is ready (precision.py)
+    base = Settings(
+        device=pick_device(args.device), fallback_model=None, warm_up=False, background_export=False
+    )
     if args.cache_dir:
         base = replace(base, cache_dir=args.cache_dir)
     if args.chunk_s:
         base = replace(base, chunk_s=args.chunk_s)
+    if args.compile_bucket_s:
+        base = replace(base, compile_bucket_s=args.compile_bucket_s)
     report: dict[str, Any] = {
         "machine": machine(),
         "model": {"ref": args.model, "path": str(path), "random_weights": random_weights},
@@ -304,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             load_s = time.perf_counter() - started
         rows["load_s"] = round(load_s, 2)
         rows["load_growth_mb"] = loading.growth_mb
+        if name == "int8":  # the child process that exported it (now or in an earlier run)
+            rows["export"] = export_info(path, base.cache_dir)
         rows["device"], rows["dtype"] = transcriber.model.device, transcriber.model.dtype
         if name == "stock":
             rows["dtype"] = "float32"
@@ -358,8 +382,18 @@ def ours(path: Path, base: Settings, name: str, args: argparse.Namespace) -> Tra
     dtype, extra = OURS[name]
     if name == "batched":
         dtype = args.batched_dtype
+    if dtype == "auto" and base.device == "cpu":  # the CPU's own choice is the int8 row
+        dtype = "float32"
     settings = replace(base, dtype=dtype, **extra)
     return Transcriber(load_model(str(path), settings=settings), settings)
+
+
+def export_info(path: Path, cache_dir: Path) -> dict[str, Any]:
+    """What the int8 export of `path` recorded: its recipe, stage times and peak RSS."""
+    from hyasr_space.quantized import INFO_FILE, cached_model_path
+
+    info_file = cached_model_path(path, cache_dir).parent / INFO_FILE
+    return json.loads(info_file.read_text()) if info_file.is_file() else {}
 
 
 def stock_pipelines(fp32: Transcriber, device: str) -> tuple[Any, Any]:

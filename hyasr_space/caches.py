@@ -44,6 +44,10 @@ class Registry(Generic[K, V]):
         with self._lock:
             self._items[key] = value
 
+    def discard(self, key: K) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
     def values(self) -> Iterator[V]:
         with self._lock:
             return iter(list(self._items.values()))

@@ -7,8 +7,12 @@ their centres when the clip is longer than one window (windows.py).
 
 Requests that arrive while a forward pass runs share the next one on a GPU
 (`batching.py`); `HYASR_COMPILE` pads inputs to a few lengths for `torch.compile`
-(`compiled.py`); `HYASR_DTYPE=int8` runs an ONNX Runtime export on the CPU
-(`quantized.py`).
+(`compiled.py`); int8 runs an ONNX Runtime export on the CPU (`quantized.py`).
+
+Which dtype serves is `precision.py`'s choice (`pick_precision`). When it is int8 and
+the export is not cached yet, the model serves at once in the interim dtype while a
+background thread has the export made (in a child process), then swaps the network
+between two forward passes (`AcousticModel.preparing`, `wait_until_prepared`).
 
 torch and transformers are imported inside functions: on ZeroGPU `spaces` must be
 imported before torch, and the CLI's quick commands should not pay for importing them.
@@ -32,6 +36,7 @@ from .batching import BatchStats, RequestBatcher
 from .caches import Registry
 from .checkpoints import ModelSource, resolve_model
 from .errors import ModelUnavailableError
+from .precision import CpuFeatures, Precision, cpu_precision, weights_mb
 from .results import Clip, Logits
 from .settings import Settings
 from .windows import (
@@ -88,6 +93,12 @@ class AcousticModel:
         self.feature_extractor = copy.copy(feature_extractor)
         self.feature_extractor.do_normalize = False
         self._key = f"{source.label}:{device}:{dtype}:{id(self)}"
+        self._weights = (network, feature_extractor)  # as loaded (shared in _WEIGHTS)
+        # Notices for people (a failed int8 export); the transcriber shows them.
+        self.notices: tuple[str, ...] = ()
+        self.preparing: str | None = None  # the dtype being made ready in the background
+        self._prepared = threading.Event()
+        self._prepared.set()
         # One lock per network, shared by the wrappers of different settings around it.
         self._lock = _NETWORK_LOCKS.get_or_create(id(network), threading.Lock)
         # Padding is exact only where the feature encoder uses layer norm and the extractor
@@ -130,6 +141,67 @@ class AcousticModel:
 
     def __repr__(self) -> str:
         return f"AcousticModel({self.name!r}, device={self.device!r}, dtype={self.dtype!r})"
+
+    @property
+    def runtime(self) -> str:
+        """The path that serves, for people: "int8 (ONNX Runtime)", "bfloat16 until int8
+        is ready", "float32"."""
+        label = "int8 (ONNX Runtime)" if self.dtype == "int8" else self.dtype
+        if self.preparing:
+            return f"{label} until {self.preparing} is ready"
+        return label
+
+    def wait_until_prepared(self, timeout: float | None = None) -> bool:
+        """Wait for a background switch (`preparing`) to end, in a swap or a notice;
+        False on timeout."""
+        return self._prepared.wait(timeout)
+
+    def prepare_in_background(self, dtype: str, interim_key: tuple[Path, str, str]) -> None:
+        """Serve as now while `dtype` (int8) is made in a background thread, then switch
+        to it between two forward passes and release the weights under `interim_key`."""
+        if dtype != "int8":
+            raise ValueError(f"only int8 is prepared in the background, not {dtype}")
+        self.preparing = dtype
+        self._prepared.clear()
+        thread = threading.Thread(
+            target=self._prepare, args=(dtype, interim_key), name="hyasr-int8", daemon=True
+        )
+        thread.start()
+
+    def _prepare(self, dtype: str, interim_key: tuple[Path, str, str]) -> None:
+        from .quantized import load_int8
+
+        key = (self.path.resolve(), self.device, dtype)
+        try:
+            entry = _WEIGHTS.get(key)
+            if entry is None:  # not under the registry's lock: this takes minutes
+                network = load_int8(self.path, self.settings.cache_dir, background=True)
+                _WEIGHTS.set(key, (network, self._weights[1]))
+                entry = _WEIGHTS.get(key) or (network, self._weights[1])
+        except Exception as error:  # whatever broke, the interim network keeps serving
+            log.error("the int8 model of %s could not be made: %s", self.name, error)
+            self.notices += (
+                f"The faster int8 model could not be prepared ({error}); "
+                f"{self.dtype} keeps serving.",
+            )
+        else:
+            self._swap(entry[0], dtype)
+            _WEIGHTS.discard(interim_key)  # the interim weights go once nothing holds them
+        finally:
+            self.preparing = None
+            self._prepared.set()
+
+    def _swap(self, network: Any, dtype: str) -> None:
+        with self._lock:  # between two forward passes
+            entry = _NETWORKS.get(self._key)
+            if entry is None:  # caches.clear() unloaded this model meanwhile
+                return
+            _NETWORKS.set(self._key, (network, entry[1]))
+            self.dtype = dtype
+            self._weights = (network, self._weights[1])
+            self._buckets = []  # compiled lengths were for the torch network
+            self.compiled = False
+        log.info("%s now serves in %s", self.name, self.runtime)
 
     def logits(self, clip: Clip, progress: Callable[[int, int], None] | None = None) -> Logits:
         """CTC scores for a 16 kHz clip; one forward pass unless it exceeds one window.
@@ -301,19 +373,56 @@ def load_model(
     ref = ref or settings.model
     revision = revision if revision is not None else settings.revision
     device = pick_device(settings.device)
-    dtype = pick_dtype(settings.dtype, device)
 
     def create() -> AcousticModel:
         source = resolve_model(ref, revision, settings)
-        network, feature_extractor = _WEIGHTS.get_or_create(
-            (source.path.resolve(), device, dtype),
-            lambda: _load(source, device, dtype, settings),
+        precision = pick_precision(settings.dtype, device, source.path, settings)
+        log.info("%s on %s: %s (%s)", source.label, device, precision.dtype, precision.reason)
+        dtype = precision.dtype
+        prepare = precision.interim is not None and not _int8_cached(source.path, settings)
+        if prepare:
+            dtype = precision.interim
+        # Interim weights have their own key: they are dropped after the switch, while
+        # an explicitly requested dtype's stay.
+        key = (
+            source.path.resolve(),
+            device,
+            f"{dtype} until {precision.dtype}" if prepare else dtype,
         )
-        return AcousticModel(
+        network, feature_extractor = _WEIGHTS.get_or_create(
+            key, lambda: _load(source, device, dtype, settings)
+        )
+        model = AcousticModel(
             source, network, feature_extractor, device=device, dtype=dtype, settings=settings
         )
+        if prepare and settings.background_export:
+            model.prepare_in_background(precision.dtype, key)
+        elif prepare:
+            log.info("%s: the int8 model is not cached; %s serves", source.label, dtype)
+        return model
 
-    return _MODELS.get_or_create((ref, revision, device, dtype, settings), create)
+    return _MODELS.get_or_create((ref, revision, device, settings.dtype, settings), create)
+
+
+def _int8_cached(model_dir: Path, settings: Settings) -> bool:
+    from .quantized import is_cached
+
+    return is_cached(model_dir, settings.cache_dir)
+
+
+def pick_precision(requested: str, device: str, model_dir: Path, settings: Settings) -> Precision:
+    """The dtype that serves a checkpoint: `precision.cpu_precision` for `auto` on a CPU
+    (by the CPU's features and the checkpoint's size), `pick_dtype` otherwise."""
+    if requested == "auto" and device == "cpu":
+        from .quantized import available
+
+        return cpu_precision(
+            CpuFeatures.detect(),
+            int8_available=available(),
+            weights_mb=weights_mb(model_dir),
+            min_mb=settings.low_precision_min_mb,
+        )
+    return Precision(pick_dtype(requested, device), reason=f"HYASR_DTYPE={requested}")
 
 
 def request_batch_size(settings: Settings, device: str) -> int:
@@ -343,8 +452,9 @@ def pick_device(requested: str) -> str:
 
 
 def pick_dtype(requested: str, device: str) -> str:
-    """bf16 (fp16 on older GPUs) on CUDA, float32 on the CPU unless asked otherwise;
-    int8 (ONNX Runtime) only on the CPU."""
+    """bf16 (fp16 on older GPUs) on CUDA; int8 (ONNX Runtime) only on the CPU. `auto` on
+    the CPU is float32 here: `pick_precision` makes the CPU's real choice, which depends
+    on the checkpoint."""
     import torch
 
     if requested == "int8":

@@ -112,6 +112,7 @@ class Transcription:
     model: str
     transcripts: tuple[Transcript, ...]
     notices: tuple[str, ...] = ()
+    runtime: str = ""  # where and in which precision the model ran: "cpu, int8 (ONNX Runtime)"
 
     @property
     def best(self) -> Transcript:
@@ -126,6 +127,7 @@ class Transcription:
             "file": self.source,
             "duration": round(self.duration, 3),
             "model": self.model,
+            "runtime": self.runtime,
             "decoders": {t.decoder: t.to_dict() for t in self.transcripts},
             "notices": list(self.notices),
         }

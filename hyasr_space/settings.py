@@ -11,8 +11,11 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_DEMO_MODEL_DIR        | demo_model_dir       | hyasr_space/demo_model                |
 | HYASR_EXAMPLES_DIR          | examples_dir         | examples/ beside the package          |
 | HYASR_DEVICE                | device               | auto (cuda when there is one)         |
-| HYASR_DTYPE                 | dtype                | auto (bf16/fp16 on cuda, fp32 on cpu) |
-| HYASR_CACHE_DIR             | cache_dir            | ~/.cache/hyasr-space (int8 models)    |
+| HYASR_DTYPE                 | dtype                | auto (cuda: bf16/fp16; cpu: precision.py) |
+| HYASR_LOW_PRECISION_MIN_MB  | low_precision_min_mb | 100 (smaller models: fp32 on auto)    |
+| HYASR_BACKGROUND_EXPORT     | background_export    | 1 (int8 made while the app serves)    |
+| HYASR_CACHE_DIR             | cache_dir            | /data/hyasr-space (a Space's storage) |
+|                             |                      | or ~/.cache/hyasr-space (int8 models) |
 | HYASR_MAX_DURATION_S        | max_duration_s       | 600                                   |
 | HYASR_MIN_DURATION_S        | min_duration_s       | 0.1                                   |
 | HYASR_MAX_FILE_SIZE_MB      | max_file_size_mb     | 100                                   |
@@ -85,7 +88,13 @@ CAPTION_MAX_LINE_CHARS = 42
 CAPTION_MAX_LINES = 2
 CAPTION_MAX_S = 6.0
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
+# A Space's persistent storage (/data) keeps the int8 export across restarts.
+PERSISTENT_DIR = Path("/data")
+DEFAULT_CACHE_DIR = (
+    PERSISTENT_DIR / "hyasr-space"
+    if PERSISTENT_DIR.is_dir() and os.access(PERSISTENT_DIR, os.W_OK)
+    else Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
+)
 DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (quantized.py)
 
 # Decoders: a request names one of DECODER_CHOICES; BOTH runs GREEDY and LM.
@@ -146,6 +155,11 @@ class Settings:
     examples_dir: Path = PACKAGE_DIR.parent / "examples"
     device: str = "auto"
     dtype: str = "auto"
+    # `auto` on a CPU: models with fewer MB of weights stay float32 (precision.py).
+    low_precision_min_mb: float = 100.0
+    # `auto` on a CPU, int8 not cached: export it in the background while the interim
+    # dtype serves (the app), or just serve the interim dtype (one-shot commands).
+    background_export: bool = True
 
     # Limits a user can hit; the error messages quote them.
     max_duration_s: float = 600.0
@@ -289,6 +303,8 @@ _ENV_FIELDS = {
     "HYASR_EXAMPLES_DIR": "examples_dir",
     "HYASR_DEVICE": "device",
     "HYASR_DTYPE": "dtype",
+    "HYASR_LOW_PRECISION_MIN_MB": "low_precision_min_mb",
+    "HYASR_BACKGROUND_EXPORT": "background_export",
     "HYASR_CACHE_DIR": "cache_dir",
     "HYASR_MAX_DURATION_S": "max_duration_s",
     "HYASR_MIN_DURATION_S": "min_duration_s",

@@ -38,7 +38,7 @@ class Transcriber:
     ) -> None:
         self.model = model
         self.settings = settings or model.settings
-        self.notices: tuple[str, ...] = (notice,) if notice else ()
+        self._notices: tuple[str, ...] = (notice,) if notice else ()
         self.vocabulary = Vocabulary.from_dir(model.path, size=model.vocab_size)
         self.greedy = GreedyDecoder(self.vocabulary)
         self.aligner = Aligner(self.vocabulary, self.settings)
@@ -47,7 +47,7 @@ class Transcriber:
             self.lm = LMDecoder.from_dir(model.path, self.vocabulary, self.settings)
         except (OSError, ValueError) as error:  # a broken LM must not take the model down
             log.error("the language model of %s could not be loaded: %s", model.name, error)
-            self.notices += (
+            self._notices += (
                 f"The language model could not be loaded ({error}); decoding greedily.",
             )
         self._cache: OrderedDict[str, Logits] = OrderedDict()
@@ -94,6 +94,11 @@ class Transcriber:
             return cls(stand_in, settings, notice)
 
     @property
+    def notices(self) -> tuple[str, ...]:
+        """What users should know: a stand-in model, a missing LM, a failed int8 export."""
+        return self._notices + self.model.notices
+
+    @property
     def has_lm(self) -> bool:
         return self.lm is not None
 
@@ -107,9 +112,9 @@ class Transcriber:
         return self.model.name
 
     def describe(self) -> str:
-        """Which model runs where, for the page and the logs."""
+        """Which model runs where and in which precision, for the page and the logs."""
         lm = f"{self.lm.order}-gram KenLM" if self.lm else "no language model"
-        return f"{self.model.name} ({self.model.device}, {self.model.dtype}; {lm})"
+        return f"{self.model.name} ({self.model.device}, {self.model.runtime}; {lm})"
 
     def logits(self, clip: Clip, progress: Callable[[int, int], None] | None = None) -> Logits:
         """The model's logits for a clip, from the cache when this audio was seen lately."""
@@ -164,7 +169,12 @@ class Transcriber:
         clip = load_audio(audio, self.settings)
         transcripts, notices = self.decode(self.logits(clip, progress), decoder, lm)
         return Transcription(
-            clip.name, clip.duration, self.model.name, transcripts, self.notices + notices
+            clip.name,
+            clip.duration,
+            self.model.name,
+            transcripts,
+            self.notices + notices,
+            runtime=f"{self.model.device}, {self.model.runtime}",
         )
 
     def align(

@@ -41,6 +41,7 @@ def _clip(text: str) -> Clip:
 def test_the_gpu_defaults_are_bf16_sdpa_and_batching(model_dir: Path, settings: Settings) -> None:
     model = load_model(str(model_dir), settings=replace(settings, device="auto"))
     assert model.device == "cuda" and model.dtype in ("bfloat16", "float16")
+    assert model.preparing is None  # int8 is a CPU path: no export on a GPU
     assert model.network.config._attn_implementation == "sdpa"
     assert model.request_batch_size == 8
 

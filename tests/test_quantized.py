@@ -1,7 +1,10 @@
-"""The int8 CPU path (HYASR_DTYPE=int8): ONNX export, quantisation, caching, agreement."""
+"""The int8 CPU path: ONNX export, quantisation, caching, agreement with float32, and the
+first start that serves at once while int8 is exported in the background, then switches."""
 
 from __future__ import annotations
 
+import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +12,9 @@ import numpy as np
 import pytest
 from tone_model import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
 
+from hyasr_space import model as model_module
 from hyasr_space.model import load_model, pick_dtype
+from hyasr_space.precision import CpuFeatures
 from hyasr_space.results import Clip
 from hyasr_space.settings import Settings
 from hyasr_space.transcriber import Transcriber
@@ -88,3 +93,168 @@ def test_a_failed_export_says_why(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="int8 export"):
         quantized.int8_model_path(broken, tmp_path / "cache")
     assert not any((tmp_path / "cache" / "int8").iterdir())
+
+
+def test_the_export_holds_int8_weights_and_says_what_it_cost(
+    model_dir: Path, int8_settings: Settings
+) -> None:
+    import onnx
+
+    path = quantized.int8_model_path(model_dir, int8_settings.cache_dir)
+    graph = onnx.load(str(path)).graph
+    kinds = [node.op_type for node in graph.node]
+    # 2 layers x (q, k, v, out, 2 feed-forward) + feature projection + output layer
+    assert kinds.count("DynamicQuantizeMatMul") == 14
+    # attention's own products stay float32, each layer's in one fused node
+    assert kinds.count("MultiHeadAttention") == 2 and "MatMul" not in kinds
+    assert "Softmax" not in kinds
+    # each weight its own tensor: none merged with an equal one (the trace's weights are
+    # uninitialised memory, where "equal" once made layers share the wrong weights)
+    assert "Identity" not in kinds
+    weights = [t for t in graph.initializer if t.name.endswith(".weight") and t.data_type == 3]
+    assert len(weights) == 14  # int8
+    info = json.loads((path.parent / quantized.INFO_FILE).read_text())
+    assert info["bits"] == quantized.weight_bits() and info["peak_rss_mb"] > 0
+    assert (info["matmuls"], info["attention_fused"]) == (14, 2)
+
+
+# A CPU on which int8 is the choice and float32 serves meanwhile, whatever this one has.
+VNNI = CpuFeatures(frozenset({"avx2", "fma", "avx512f", "avx512_vnni"}), "AVX512")
+
+
+@pytest.fixture
+def auto_settings(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """`auto` on a CPU with VNNI, for the tiny model (no size floor), and an empty cache."""
+    monkeypatch.setattr(CpuFeatures, "detect", classmethod(lambda cls: VNNI))
+    return replace(
+        settings, device="cpu", dtype="auto", low_precision_min_mb=0.0, cache_dir=tmp_path / "c"
+    )
+
+
+def _read(model, text: str) -> str:
+    """One forward pass, bypassing the transcriber's logits cache."""
+    from hyasr_space.decoding import GreedyDecoder
+    from hyasr_space.vocabulary import Vocabulary
+
+    greedy = GreedyDecoder(Vocabulary.from_dir(model.path, size=model.vocab_size))
+    return greedy.decode(model.logits(Clip(tone_speech(text)[0], 16_000, name=text))).text
+
+
+def test_the_first_start_serves_at_once_then_switches_to_int8(
+    model_dir: Path, auto_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    export = quantized.int8_model_path
+
+    def held_export(*args, **kwargs):
+        assert kwargs.get("background")  # the child runs at a lower priority
+        gate.wait(60)
+        return export(*args, **kwargs)
+
+    monkeypatch.setattr(quantized, "int8_model_path", held_export)
+    transcriber = Transcriber(load_model(str(model_dir), settings=auto_settings))
+    model = transcriber.model
+    assert (model.dtype, model.preparing) == ("float32", "int8")
+    assert "float32 until int8 is ready" in transcriber.describe()
+    assert transcriber.transcribe(Clip(tone_speech(WORDS)[0], 16_000, name="a")).best.text == WORDS
+    interim_keys = [key for key in model_module._WEIGHTS._items if "until" in key[2]]
+    assert len(interim_keys) == 1
+
+    # requests from three threads all through the switch: every one answered, and right
+    answers: list[tuple[str, str, str]] = []
+    stop = threading.Event()
+
+    def requests(text: str) -> None:
+        while not stop.is_set():
+            dtype = model.dtype
+            answers.append((dtype, text, _read(model, text)))
+            stop.wait(0.1)  # leave the (lower-priority) export some of the 2 cores
+
+    threads = [threading.Thread(target=requests, args=(t,)) for t in (WORDS, LONG_WORDS, "բարև")]
+    for thread in threads:
+        thread.start()
+    gate.set()
+    assert model.wait_until_prepared(120)
+    after = len(answers)
+    while len(answers) < after + 3:
+        stop.wait(0.05)
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    assert all(text == read for _, text, read in answers)
+    assert {dtype for dtype, _, _ in answers} == {"float32", "int8"}
+    assert (model.dtype, model.preparing, model.notices) == ("int8", None, ())
+    assert isinstance(model.network, quantized.OnnxCTC)
+    assert "int8 (ONNX Runtime)" in transcriber.describe()
+    result = transcriber.transcribe(Clip(tone_speech(LONG_WORDS)[0], 16_000, name="b"))
+    assert result.runtime == "cpu, int8 (ONNX Runtime)"
+    assert model_module._WEIGHTS.get(interim_keys[0]) is None  # float32 weights released
+
+
+def test_a_cached_export_serves_int8_from_the_start(
+    model_dir: Path, auto_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quantized.int8_model_path(model_dir, auto_settings.cache_dir)
+    assert quantized.is_cached(model_dir, auto_settings.cache_dir)
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("a cached export was made again")
+
+    monkeypatch.setattr(quantized.subprocess, "Popen", no_export)
+    model = load_model(str(model_dir), settings=auto_settings)
+    assert (model.dtype, model.preparing) == ("int8", None)
+    assert _read(model, WORDS) == WORDS
+
+
+def test_a_failed_export_leaves_float32_serving_with_a_notice(
+    model_dir: Path, auto_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(quantized.sys, "executable", "/bin/false")  # the child fails
+    transcriber = Transcriber(load_model(str(model_dir), settings=auto_settings))
+    assert transcriber.model.wait_until_prepared(60)
+    assert (transcriber.model.dtype, transcriber.model.preparing) == ("float32", None)
+    assert any("int8 model could not be prepared" in n for n in transcriber.notices)
+    result = transcriber.transcribe(Clip(tone_speech(WORDS)[0], 16_000, name="c"))
+    assert result.best.text == WORDS
+    assert any("int8" in notice for notice in result.notices)
+    assert not any((auto_settings.cache_dir / "int8").iterdir())  # no half export left
+
+
+def test_one_shot_commands_serve_without_exporting(
+    model_dir: Path, auto_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from hyasr_space import cli
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("a one-shot command started an export")
+
+    monkeypatch.setattr(quantized.subprocess, "Popen", no_export)
+    monkeypatch.setenv("HYASR_LOW_PRECISION_MIN_MB", "0")
+    monkeypatch.setenv("HYASR_CACHE_DIR", str(auto_settings.cache_dir))
+    wav = auto_settings.cache_dir.parent / "words.wav"
+    import soundfile
+
+    soundfile.write(wav, tone_speech(WORDS)[0], 16_000)
+    args = ["transcribe", "--model", str(model_dir), "--device", "cpu", "--format", "json"]
+    assert cli.main([*args, "--decoder", "greedy", str(wav)]) == 0
+    result = json.loads(capsys.readouterr().out)[0]
+    assert result["runtime"] == "cpu, float32"
+    assert result["decoders"]["greedy"]["text"] == WORDS
+
+
+def test_a_page_opened_after_the_switch_says_what_serves(
+    model_dir: Path, settings: Settings
+) -> None:
+    from hyasr_space import web
+
+    cpu = replace(settings, device="cpu")
+    transcriber = Transcriber(load_model(str(model_dir), settings=cpu))
+    transcriber.model.preparing = "int8"  # as while the export runs
+    demo = web.build_demo(cpu, transcriber)
+    loads = [d for d in demo.config["dependencies"] if ["load"] == [t[1] for t in d["targets"]]]
+    assert len(loads) == 1  # the header is refreshed for each page load
+    transcriber.model.preparing = None
+    transcriber.model.notices = ("The faster int8 model could not be prepared (boom).",)
+    intro, banner = web._header(transcriber, None)
+    assert "cpu, float32;" in intro and "until" not in intro
+    assert banner["visible"] and "boom" in banner["value"]

@@ -8,6 +8,7 @@ or no data set.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from ..subtitles import CaptionLimits
 from ..transcriber import Transcriber
 
 Runner = Callable[[argparse.Namespace], int]
+log = logging.getLogger("hyasr_space.cli")
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,15 @@ def command_settings(args: argparse.Namespace) -> Settings:
 
 def load_transcriber(args: argparse.Namespace) -> Transcriber:
     """The transcriber of --model (the default model falls back to the demo model, a named
-    one never: a result must name its model), its notices printed as warnings."""
-    transcriber = Transcriber.load(args.model, args.revision, command_settings(args))
+    one never: a result must name its model), its notices printed as warnings.
+
+    A one-shot command does not start an int8 export it would not live to use (nor
+    share its cores with one): it serves int8 when the cache has it (the app made it, or
+    `--dtype int8` once), else the interim precision (precision.py).
+    """
+    settings = replace(command_settings(args), background_export=False)
+    transcriber = Transcriber.load(args.model, args.revision, settings)
+    log.info("model: %s", transcriber.describe())
     for notice in transcriber.notices:
         print(f"hyasr: warning: {notice}", file=sys.stderr)
     return transcriber

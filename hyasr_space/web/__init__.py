@@ -69,9 +69,17 @@ def build_demo(
 
     ttl = max(1, round(settings.temp_file_ttl_s))  # uploads and result files expire
     with gr.Blocks(title=TITLE, delete_cache=(max(1, ttl // 4), ttl)) as demo:
-        gr.Markdown(f"# {TITLE}\n{_intro(transcriber)}")
+        intro = gr.Markdown(f"# {TITLE}\n{_intro(transcriber)}")
         banner = _banner(transcriber, problem)
-        gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
+        notes = gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
+        if transcriber is not None and transcriber.model.preparing:
+            # int8 is on its way (precision.py): a page opened after the switch, or after
+            # a failed export, says what serves then
+            demo.load(
+                lambda: _header(transcriber, problem),
+                outputs=[intro, notes],
+                api_visibility="private",
+            )
         with gr.Tabs():
             with gr.Tab("Transcribe"):
                 page = transcribe_tab(settings, transcriber, problem)
@@ -92,6 +100,11 @@ def _intro(transcriber: Transcriber | None) -> str:
     if transcriber is None:
         return "Record or upload Armenian speech to get its text."
     return f"Record or upload Armenian speech to get its text. Model: `{transcriber.describe()}`."
+
+
+def _header(transcriber: Transcriber | None, problem: str | None) -> tuple[str, Any]:
+    banner = _banner(transcriber, problem)
+    return f"# {TITLE}\n{_intro(transcriber)}", gr.update(value=banner, visible=bool(banner))
 
 
 def _banner(transcriber: Transcriber | None, problem: str | None) -> str:
