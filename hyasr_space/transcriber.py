@@ -20,6 +20,7 @@ from .lm import LMDecoder, LMSettings
 from .model import AcousticModel, load_model
 from .results import Clip, DecoderChoice, Logits, Transcript, Transcription
 from .settings import DEMO_MODEL, LM, Settings
+from .streaming import LiveStream
 from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,11 @@ class Transcriber:
         return Transcription(
             clip.name, clip.duration, self.model.name, transcripts, self.notices + notices
         )
+
+    def stream(self, decoder: DecoderChoice | str = LM, lm: LMSettings | None = None) -> LiveStream:
+        """A live stream: `feed(samples, rate)` chunks as they are spoken, then `finish()`
+        (streaming.py). Raises `InvalidRequestError` for an unknown decoder."""
+        return LiveStream(self, decoder, lm)
 
     def warm_up(self) -> None:
         """A forward pass on silence, so the first user does not pay for lazy
