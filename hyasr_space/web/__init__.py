@@ -1,6 +1,6 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
-the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), card_tab.py;
-session_files.py keeps each session's downloads.
+the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), live_tab.py,
+card_tab.py; session_files.py keeps each session's downloads.
 
 The page loads the model once at start-up. When no model can be loaded, the app still
 starts: a banner says why, the Transcribe button is disabled, and an API call gets the
@@ -22,6 +22,7 @@ from ..model import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
 from .card_tab import model_card_tab
+from .live_tab import live_tab
 from .transcribe_tab import API_NAME, transcribe_tab
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ def build_demo(
         with gr.Tabs():
             with gr.Tab("Transcribe"):
                 transcribe_tab(settings, transcriber, problem)
+            with gr.Tab("Live"):
+                live_tab(settings, transcriber, problem)
             # More tabs come in through extra_tabs; by default the model card's.
             for build_tab in (model_card_tab,) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
