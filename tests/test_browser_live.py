@@ -31,6 +31,9 @@ ARMENIAN = re.compile("[\u0561-\u0587]")
 # demo model's output; what the live path adds on top is measured to be nothing
 # (tests/test_streaming.py compares it with offline on the same samples).
 MAX_CER_AGAINST_FILE = 0.1
+# The browser drops what it records while the stream connects, and the last chunk after
+# Stop: a few tenths of a second of the silence around the speech.
+MISSING_AT_THE_ENDS_S = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +88,24 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
         expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
         final = transcript.input_value()
         expect(live.locator(".hyasr-live-stable")).to_have_text(final)
-        expect(page.get_by_text("live.srt").or_(page.get_by_text(".srt"))).not_to_have_count(0)
+        for name in ("live.srt", "live.vtt", "live.json"):
+            expect(page.locator(f"a[href$='{name}']").filter(visible=True)).to_have_count(1)
+        info = page.get_by_text("s of audio, decoded in").inner_text()
+        heard_s = float(re.search(r"([\d.]+) s of audio", info).group(1))
+        lost_note = page.get_by_text("did not reach the server")
+        if heard_s < duration_s - 2 * MISSING_AT_THE_ENDS_S:
+            # Gradio keeps only the newest chunk while the server is busy (live_tab.py):
+            # on a loaded machine audio goes missing, and the page must say so.
+            expect(lost_note).to_be_visible()
         page.screenshot(path=screenshots_dir / "desktop-live-done.png", full_page=True)
         assert not page.dialogs
-    assert heard_while_recording.strip()
-    from_file = Transcriber.load("demo").transcribe(live_clip).best.text
-    rates = error_rates([from_file], [final])
-    assert rates.cer <= MAX_CER_AGAINST_FILE, f"live {final!r}, file {from_file!r}"
+    assert ARMENIAN.search(heard_while_recording)
+    if heard_s >= duration_s - 2 * MISSING_AT_THE_ENDS_S:  # the server heard the whole clip
+        from_file = Transcriber.load("demo").transcribe(live_clip).best.text
+        rates = error_rates([from_file], [final])
+        assert rates.cer <= MAX_CER_AGAINST_FILE, f"live {final!r}, file {from_file!r}"
+    else:
+        pytest.xfail(f"the server heard {heard_s} of {duration_s:.1f} s (a loaded machine)")
 
 
 @pytest.fixture(scope="module")

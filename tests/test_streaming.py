@@ -234,7 +234,6 @@ def test_read_chunk_keeps_every_sample_after_the_header(tmp_path: Path) -> None:
     rate, samples = read_chunk(str(path))
     assert rate == 44_100
     np.testing.assert_array_equal(samples, np.concatenate([first, second]))
-    assert not path.exists()  # one file a tenth of a second: deleted once read
     path.write_bytes(b"not a wav file at all")
     with pytest.raises(ValueError, match="not a WAV file"):
         read_chunk(str(path))

@@ -9,8 +9,9 @@ decoder and LM settings decode the finished stream again without the network.
 Reading chunks: the browser sends a WAV file per chunk; while the server is busy with
 the last one it joins the next chunks behind the first one's header, whose declared data
 length still says one chunk, and Gradio's decoder (pydub) reads only that much: audio
-was lost whenever a step ran long (3.0 of 5.9 s in the browser test). `read_chunk` reads
-every sample after the header instead, and deletes the chunk file (one per 0.1 s).
+was lost whenever a step ran long. `read_chunk` reads every sample after the header
+instead. (The chunk files, one per 0.1 s and named by their content, stay in Gradio's
+cache until `delete_cache` removes them with the other uploads.)
 Chunks recorded while the stream event waits for its queue slot are dropped by the
 browser itself (its `stream_state` is "waiting"), so a stream that has to queue loses
 its start.
@@ -229,28 +230,21 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
         try:
             rate, samples = read_chunk(chunk)
         except HyasrError as error:  # a malformed chunk: say so, keep the stream
-            return _unchanged(session, f"**Note:** {html.escape(str(error))}")
+            return gr.skip(), f"**Note:** {html.escape(str(error))}", session
         with session.lock:
             now, stream = time.monotonic(), session.stream
             if stream is None or stream.finished:
                 late = stream is not None and now - session.last_chunk < IDLE_S
                 if late or (stream is None and not session.armed):
-                    return _unchanged(session)  # it landed after the end: the result stands
+                    return gr.skip(), gr.skip(), session  # landed after the end: result stands
                 # the first chunk (or a new recording whose start_recording was lost)
                 session.begin(transcriber.stream(choice, lm_options(*lm)), now, len(samples) / rate)
                 session.armed = False
             session.last_chunk = now
-            session.put(rate, samples)
+            if session.heard_s < limit:  # past it, the timer finishes the stream
+                session.put(rate, samples)
             log.debug("chunk: %.2f s heard in %.2f s", session.heard_s, now - session.since)
-            if session.heard_s >= limit:
-                return finish(session, stopped=f"Live mode stops after {limit:g} s.")
-            return (
-                _live_html(session.partial),
-                _status(session, now),
-                *(gr.skip() for _ in results),
-                gr.skip(),
-                session,
-            )
+            return _live_html(session.partial), _status(session, now), session
 
     def finish(session: LiveSession, stopped: str = "") -> tuple[Any, ...]:
         if session.stream is None:
@@ -258,6 +252,9 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
         started = time.perf_counter()
         result = session.end()
         notes = [stopped] if stopped else []
+        lost = session.lost_s(session.last_chunk)
+        if lost > LOST_NOTICE_S:
+            notes.append(_lost_notice(lost))
         if session.stream.lagging:
             notes.append(LAG_NOTICE)
         return (
@@ -280,6 +277,8 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
         with session.lock:
             if session.stream.finished:
                 return _unchanged(session, timer_active=False)
+            if session.heard_s >= limit:
+                return finish(session, stopped=f"Live mode stops after {limit:g} s.")
             if time.monotonic() - session.last_chunk < IDLE_S:
                 return _unchanged(session)
             return finish(session)
@@ -300,7 +299,8 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
     microphone.stream(
         step,
         inputs=[microphone, session_state, *lm_inputs],
-        outputs=outputs,
+        outputs=[live, status, session_state],
+        show_progress="hidden",
         stream_every=settings.live_step_s,
         time_limit=limit + 5 * settings.live_step_s,  # the stream itself stops at `limit`
         api_visibility="private",
@@ -319,15 +319,14 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
 
 def read_chunk(path: str | None) -> tuple[int, np.ndarray]:
     """A streamed microphone chunk (a WAV file) as (rate, samples): every whole frame after
-    the header, whatever length the header declares (see the module docstring). The file
-    is deleted. Raises `AudioDecodeError` for a chunk that is not PCM WAV."""
+    the header, whatever length the header declares (see the module docstring). Raises
+    `AudioDecodeError` for a chunk that is not PCM WAV."""
     if not path:
         return SAMPLE_RATE, np.zeros(0, np.int16)
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         raise AudioDecodeError(f"a microphone chunk could not be read: {error}") from error
-    Path(path).unlink(missing_ok=True)
     fmt, payload, position = None, None, 12
     while data[:4] == b"RIFF" and data[8:12] == b"WAVE" and position + 8 <= len(data):
         kind, size = (
@@ -396,15 +395,19 @@ def _status(session: LiveSession, now: float) -> Any:
     lines = [f"**Note:** {html.escape(note)}" for note in dict.fromkeys(session.notes)]
     lost = session.lost_s(now)
     if lost > LOST_NOTICE_S:
-        lines.append(
-            f"**Note:** about {lost:.1f} s of microphone audio did not reach the server (it "
-            "was busy, or the connection is slow); the transcript has gaps there."
-        )
+        lines.append(_lost_notice(lost))
     if stream is not None and stream.lagging:
         lines.append(LAG_NOTICE)
     elif stream is not None and stream.step_s > stream.settings.live_step_s * 1.5:
         lines.append(f"The text updates every {stream.step_s:.1f} s on this hardware.")
     return "  \n".join(lines) if lines else gr.skip()
+
+
+def _lost_notice(lost: float) -> str:
+    return (
+        f"**Note:** about {lost:.1f} s of microphone audio did not reach the server (it was "
+        "busy, or the connection is slow); the transcript has gaps there."
+    )
 
 
 def _joined(chunks: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
