@@ -238,3 +238,41 @@ def test_read_chunk_keeps_every_sample_after_the_header(tmp_path: Path) -> None:
     path.write_bytes(b"not a wav file at all")
     with pytest.raises(ValueError, match="not a WAV file"):
         read_chunk(str(path))
+
+
+def test_concurrent_streams_share_the_model_and_its_batches(
+    model_dir: Path, settings: Settings
+) -> None:
+    """Two people streaming at once: their steps go through AcousticModel.forward, here
+    with cross-request batching on (as on a GPU), and each gets its own text."""
+    import threading
+
+    tone = Transcriber.load(str(model_dir), settings=replace(settings, request_batch_size=4))
+    texts = {0: WORDS, 1: LONG_WORDS}
+    results: dict[int, str] = {}
+
+    def speak(index: int) -> None:
+        samples, _ = tone_speech(texts[index])
+        stream = tone.stream("greedy")
+        for start in range(0, len(samples), RATE // 10):
+            stream.feed(samples[start : start + RATE // 10], RATE)
+        results[index] = stream.finish().best.text
+
+    threads = [threading.Thread(target=speak, args=(index,)) for index in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert results == texts
+    assert tone.model.batch_stats is not None and tone.model.batch_stats.sizes
+
+
+def test_a_closed_tab_frees_its_live_session() -> None:
+    from hyasr_space.web.live_tab import LiveSession, close_live_session
+
+    session = LiveSession()
+    folder = session.files.path
+    assert folder.is_dir()
+    close_live_session(session)
+    assert session.stream is None and not folder.exists()
+    close_live_session(None)  # a tab that never recorded
