@@ -301,14 +301,20 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
         inputs=[microphone, session_state, *lm_inputs],
         outputs=[live, status, session_state],
         show_progress="hidden",
-        stream_every=settings.live_step_s,
+        stream_every=settings.live_step_s,  # the microphone itself sends every 0.1 s
         time_limit=limit + 5 * settings.live_step_s,  # the stream itself stops at `limit`
         api_visibility="private",
     )
     microphone.stop_recording(
         stop, inputs=[session_state], outputs=outputs, api_visibility="private"
     )
-    timer.tick(tick, inputs=[session_state], outputs=outputs, api_visibility="private")
+    timer.tick(
+        tick,
+        inputs=[session_state],
+        outputs=outputs,
+        show_progress="hidden",  # a tick a second must not flash every output
+        api_visibility="private",
+    )
     again.click(
         decode_again,
         inputs=[session_state, *lm_inputs],
