@@ -58,11 +58,12 @@ phrase is decoded once with the chosen decoder (beam search with the LM for "lm"
 "both") and never changes. finish() decodes the whole stream greedily in one pass, as
 transcribe() does, and joins the phrases' LM transcripts.
 
-Too slow to keep up: each step is timed; when a step takes longer than
-`UTILISATION` of the audio it covers, the next step waits for proportionally more audio
-(up to `live_max_step_s`), which spreads the fixed context cost over more new audio. If
-even that step cannot keep up, `lagging` says so (the app tells the user and suggests
-HYASR_DTYPE=int8).
+Too slow to keep up: each step is timed (phrase passes included); when a step takes
+longer than `UTILISATION` of the audio it covers, the next step waits for
+proportionally more audio (up to `live_max_step_s`), which spreads the fixed context
+cost over more new audio. When the network still takes longer than the audio lasts
+(over the last `LAG_WINDOW_S` of it), `lagging` says so: the app tells the user and
+suggests HYASR_DTYPE=int8.
 
 Bad input never ends a stream: an empty chunk is ignored (browsers send them), NaN or
 infinite samples become silence (the time line stays whole), a change of sample rate
@@ -77,6 +78,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +96,7 @@ if TYPE_CHECKING:
 MAX_CHANNELS = 64  # a wider second axis is taken for (channels, samples), as audio.py does
 # A step may take this share of the audio it covers before the next one waits for more.
 UTILISATION = 0.7
+LAG_WINDOW_S = 10.0  # `lagging` compares the network's time with this much audio or more
 LIVE_NAME = "live"
 
 
@@ -169,6 +172,7 @@ class LiveStream:
         self.steps = 0
         self.compute_s = 0.0
         self.lagging = False
+        self._history: deque[tuple[float, float]] = deque([(0.0, 0.0)])
 
     # --- public ----------------------------------------------------------------------
 
@@ -289,23 +293,30 @@ class LiveStream:
             return
         spent = self.compute_s
         first, scores = self._forward(start, end)
-        self._pace(self.compute_s - spent, end - self._last_run)
         available = first + len(scores)
         ready = (end - self._right - self._field) // self._frame_step + 1
         ready = min(max(ready, self._provisional), available)
         self._add_provisional(scores[self._provisional - first : ready - first])
         self._tentative = scores[ready - first :]
         self._provisional = ready
-        self._last_run = end
+        new_samples, self._last_run = end - self._last_run, end
         self._close_phrases()
+        self._pace(self.compute_s - spent, new_samples)
 
     def _pace(self, spent: float, new_samples: int) -> None:
-        """Lengthen the step when steps take more than UTILISATION of the audio they
-        cover; shorten it again when they speed up."""
+        """Lengthen the step when a step (phrase passes included) takes more than
+        UTILISATION of the audio it covers; shorten it again when steps speed up. `lagging`:
+        over the last `LAG_WINDOW_S` of audio or more, the network took longer than the
+        audio lasted, so a stream fed in real time falls behind."""
         self.steps += 1
         wanted = round(spent / UTILISATION * self._rate)
         self._step = min(self._max_step, max(self._base_step, wanted))
-        self.lagging = spent * self._rate > new_samples > 0 and self._step >= self._max_step
+        self._history.append((self.duration, self.compute_s))
+        while len(self._history) > 1 and self.duration - self._history[1][0] >= LAG_WINDOW_S:
+            self._history.popleft()
+        heard, computed = self._history[0]
+        if self.duration - heard >= LAG_WINDOW_S:
+            self.lagging = self.compute_s - computed > self.duration - heard
 
     def _add_provisional(self, scores: np.ndarray) -> None:
         if len(scores):
