@@ -62,8 +62,10 @@ Too slow to keep up: each step is timed (phrase passes included); when a step ta
 longer than `UTILISATION` of the audio it covers, the next step waits for
 proportionally more audio (up to `live_max_step_s`), which spreads the fixed context
 cost over more new audio. When the network still takes longer than the audio lasts
-(over the last `LAG_WINDOW_S` of it), `lagging` says so: the app tells the user and
-suggests HYASR_DTYPE=int8.
+(over the last `LAG_WINDOW_S` of it), `lagging` says so (the app tells the user and
+suggests HYASR_DTYPE=int8), and phrases close with their provisional scores, without
+the second pass: the final text is then what the pending text showed, a little further
+from offline, for about half the network's work.
 
 Bad input never ends a stream: an empty chunk is ignored (browsers send them), NaN or
 infinite samples become silence (the time line stays whole), a change of sample rate
@@ -362,7 +364,7 @@ class LiveStream:
                 first = self._segments.pop()[0]
             self._segments.append((first, end, None))
         else:
-            if not final:
+            if not final and not self.lagging:  # lagging: the provisional scores stand
                 start = max(0, self._phrase_start * self._frame_step - self._left)
                 offset, everything = self._forward(start, self._received)
                 scores = everything[self._phrase_start - offset : end - offset]
