@@ -36,7 +36,7 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_LIVE_STEP_S           | live_step_s          | 0.5 (live: new audio per network run) |
 | HYASR_LIVE_MAX_STEP_S       | live_max_step_s      | 4 (live: longest step when slow)      |
 | HYASR_LIVE_LEFT_CONTEXT_S   | live_left_context_s  | 2.0 (live: audio re-read before it)   |
-| HYASR_LIVE_RIGHT_CONTEXT_S  | live_right_context_s | 1.0 (live: audio after a frame)      |
+| HYASR_LIVE_RIGHT_CONTEXT_S  | live_right_context_s | 1.0 (live: audio after a frame)       |
 | HYASR_LIVE_ENDPOINT_S       | live_endpoint_s      | 0.5 (live: pause that ends a phrase)  |
 | HYASR_LIVE_MAX_PHRASE_S     | live_max_phrase_s    | 15 (live: longest phrase)             |
 | HYASR_LIVE_TIME_LIMIT_S     | live_time_limit_s    | 600 (live: longest stream in the app) |
