@@ -131,3 +131,45 @@ class Transcription:
             "decoders": {t.decoder: t.to_dict() for t in self.transcripts},
             "notices": list(self.notices),
         }
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A stretch of a live stream between pauses: its words (seconds from the stream's
+    start) and text. A closed phrase never changes; the open one may."""
+
+    text: str
+    start: float
+    end: float
+    words: tuple[Word, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "words": [word.to_dict() for word in self.words],
+        }
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What a live stream has heard so far (streaming.LiveStream.feed).
+
+    `stable` is the text of the closed phrases (decoded once, with the LM when chosen),
+    `pending` the open phrase's greedy text, which may still change; `closed` lists the
+    phrases that closed during the call that returned this, `notices` what went wrong
+    with that call's audio (and what was done about it)."""
+
+    stable: str
+    pending: str
+    words: tuple[Word, ...]
+    open: Phrase | None
+    closed: tuple[Phrase, ...]
+    duration: float  # seconds of audio heard
+    notices: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Everything heard so far: the stable text, then the pending one."""
+        return " ".join(part for part in (self.stable, self.pending) if part)

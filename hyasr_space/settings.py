@@ -42,6 +42,13 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_CAPTION_MAX_LINE_CHARS | caption_max_line_chars | 42 (characters a caption line)    |
 | HYASR_CAPTION_MAX_LINES     | caption_max_lines    | 2 (lines a caption)                   |
 | HYASR_CAPTION_MAX_S         | caption_max_s        | 6 (longest a caption stays up)        |
+| HYASR_LIVE_STEP_S           | live_step_s          | 0.5 (live: new audio per network run) |
+| HYASR_LIVE_MAX_STEP_S       | live_max_step_s      | 4 (live: longest step when slow)      |
+| HYASR_LIVE_LEFT_CONTEXT_S   | live_left_context_s  | 2.0 (live: audio re-read before it)   |
+| HYASR_LIVE_RIGHT_CONTEXT_S  | live_right_context_s | 1.0 (live: audio after a frame)       |
+| HYASR_LIVE_ENDPOINT_S       | live_endpoint_s      | 0.5 (live: pause that ends a phrase)  |
+| HYASR_LIVE_MAX_PHRASE_S     | live_max_phrase_s    | 15 (live: longest phrase)             |
+| HYASR_LIVE_TIME_LIMIT_S     | live_time_limit_s    | 600 (live: longest stream in the app) |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
@@ -205,6 +212,18 @@ class Settings:
     caption_max_lines: int = CAPTION_MAX_LINES
     caption_max_s: float = CAPTION_MAX_S
 
+    # Live streams (streaming.py, which says why these sizes): the network runs every
+    # live_step_s of new audio over it and live_left_context_s before it; a frame counts
+    # once live_right_context_s follows it; a phrase ends after live_endpoint_s of blank
+    # frames or at live_max_phrase_s; the app ends a stream after live_time_limit_s.
+    live_step_s: float = 0.5
+    live_max_step_s: float = 4.0  # a slow machine's steps wait for up to this much audio
+    live_left_context_s: float = 2.0
+    live_right_context_s: float = 1.0
+    live_endpoint_s: float = 0.5
+    live_max_phrase_s: float = 15.0
+    live_time_limit_s: float = 600.0
+
     hub_timeout_s: float = 3.0
     # A model card confirmed by the Hub this recently is shown without asking it again.
     card_max_age_s: float = 300.0
@@ -238,6 +257,11 @@ class Settings:
             "caption_max_line_chars",
             "caption_max_lines",
             "caption_max_s",
+            "live_step_s",
+            "live_max_step_s",
+            "live_endpoint_s",
+            "live_max_phrase_s",
+            "live_time_limit_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -252,6 +276,8 @@ class Settings:
             )
         if not 0 <= self.chunk_context_s < self.chunk_s / 2:
             raise ValueError("chunk_context_s must be at least 0 and under half of chunk_s")
+        if min(self.live_left_context_s, self.live_right_context_s) < 0:
+            raise ValueError("live_left_context_s and live_right_context_s must be at least 0")
 
     @property
     def max_file_size_bytes(self) -> int:
@@ -332,6 +358,13 @@ _ENV_FIELDS = {
     "HYASR_CAPTION_MAX_LINE_CHARS": "caption_max_line_chars",
     "HYASR_CAPTION_MAX_LINES": "caption_max_lines",
     "HYASR_CAPTION_MAX_S": "caption_max_s",
+    "HYASR_LIVE_STEP_S": "live_step_s",
+    "HYASR_LIVE_MAX_STEP_S": "live_max_step_s",
+    "HYASR_LIVE_LEFT_CONTEXT_S": "live_left_context_s",
+    "HYASR_LIVE_RIGHT_CONTEXT_S": "live_right_context_s",
+    "HYASR_LIVE_ENDPOINT_S": "live_endpoint_s",
+    "HYASR_LIVE_MAX_PHRASE_S": "live_max_phrase_s",
+    "HYASR_LIVE_TIME_LIMIT_S": "live_time_limit_s",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 from .alignment import Aligner
 from .audio import AudioInput, load_audio
@@ -22,6 +23,7 @@ from .lm import LMDecoder, LMSettings
 from .model import AcousticModel, load_model
 from .results import Clip, DecoderChoice, Logits, Transcript, Transcription
 from .settings import DEMO_MODEL, LM, Settings
+from .streaming import LiveStream
 from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,18 @@ class Transcriber:
             (alignment.transcript,),
             self.notices + alignment.notices,
         )
+
+    def stream(
+        self,
+        decoder: DecoderChoice | str = LM,
+        lm: LMSettings | None = None,
+        *,
+        recording: str | Path | None = None,
+    ) -> LiveStream:
+        """A live stream: `feed(samples, rate)` chunks as they are spoken, then `finish()`
+        (streaming.py); `recording`: a WAV file to write the heard audio to. Raises
+        `InvalidRequestError` for an unknown decoder."""
+        return LiveStream(self, decoder, lm, recording=recording)
 
     def warm_up(self) -> None:
         """A forward pass on silence, so the first user does not pay for lazy

@@ -1,11 +1,11 @@
 """Load: many gradio_client users at once against a server with a short queue.
 
 The app runs in its own process (this file, run as a script), so its memory can be
-measured alone. After a warm-up round of the same load, `USERS` users send real clips for `LOAD_S` seconds,
-each clip new audio so the model runs for every accepted request. Every request must be
-answered with the right text or refused with the queue-full message (none lost, none
-wrong), and the server's resident memory, after a garbage collection, must come back to
-what it was before the load. Run with `-s` to see the figures.
+measured alone. After a warm-up round of the same load, `USERS` users send real clips for
+`LOAD_S` seconds, each clip new audio so the model runs for every accepted request. Every
+request must be answered with the right text or refused with the queue-full message (none
+lost, none wrong), and the server's resident memory, after a garbage collection, must come
+back to what it was before the load. Run with `-s` to see the figures.
 
     python tests/test_load.py MODEL_DIR PORT QUEUE_SIZE   # the server alone
 """

@@ -2,6 +2,7 @@
 
     hyasr transcribe [--model M] [--decoder greedy|lm|both] [--format text|json|srt|vtt] FILE...
     hyasr align [--model M] [--format text|json|srt|vtt] AUDIO TEXT_FILE
+    hyasr stream [--model M] [--decoder greedy|lm|both] [--format text|jsonl] -|FILE
     hyasr serve [--model M] [--host HOST] [--port PORT] [--share]
     hyasr card [MODEL] [--format text|json] [--refresh]
     hyasr eval --model M --data D [--decoder greedy|lm|both] [--format text|json|markdown]
@@ -17,14 +18,14 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from . import align, card, evaluate, serve, transcribe, tune_lm
+from . import align, card, evaluate, serve, stream, transcribe, tune_lm
 from .common import Command
 from .serve import add_serve_arguments
 from .transcribe import OUTPUT_FORMATS
 
 COMMANDS: dict[str, Command] = {
     module.COMMAND.name: module.COMMAND
-    for module in (transcribe, align, serve, card, evaluate, tune_lm)
+    for module in (transcribe, stream, align, serve, card, evaluate, tune_lm)
 }
 
 

@@ -1,8 +1,9 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
-the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), align_tab.py
-(its Re-align, the API's `/align`, and the Align tab), card_tab.py; session_files.py keeps
-each session's downloads; speech_view.py shows what comes under a result besides the
-API's outputs (the captioned player, the picture, the Share link).
+the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), live_tab.py
+(live captions), align_tab.py (its Re-align, the API's `/align`, and the Align tab),
+card_tab.py; session_files.py keeps each session's downloads; speech_view.py shows what
+comes under a result besides the API's outputs (the captioned player, the picture, the
+Share link).
 
 The page loads the model once at start-up. When no model can be loaded, the app still
 starts: a banner says why, the Transcribe button is disabled, and an API call gets the
@@ -26,6 +27,7 @@ from ..settings import Settings
 from ..transcriber import Transcriber
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
+from .live_tab import live_tab
 from .speech_view import CSS as SPEECH_VIEW_CSS
 from .transcribe_tab import API_NAME, transcribe_tab
 
@@ -84,6 +86,8 @@ def build_demo(
             with gr.Tab("Transcribe"):
                 page = transcribe_tab(settings, transcriber, problem)
                 wire_realign(page, settings, transcriber, problem)
+            with gr.Tab("Live"):
+                live_tab(settings, transcriber, problem)
             # More tabs come in through extra_tabs; by default Align and the model card.
             for build_tab in (align_tab, model_card_tab) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)

@@ -124,7 +124,8 @@ def show_after(
         **quiet,  # queued: drawing a long file takes a second of CPU
     ).success(
         # The label again: an update without it would save the default in a shared page.
-        lambda: gr.update(visible=True, value=SHARE_LABEL),
+        lambda transcription: gr.update(visible=transcription is not None, value=SHARE_LABEL),
+        inputs=[result],
         outputs=[views.share],
         queue=False,
         **quiet,

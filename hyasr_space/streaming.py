@@ -1,0 +1,634 @@
+"""Live transcription: audio in chunks as it is spoken, text that grows, phrases that close.
+
+    stream = Transcriber.load().stream(decoder="lm")
+    partial = stream.feed(samples, sample_rate)   # any length, rate, layout; again and again
+    partial.text, partial.stable, partial.words   # everything so far; the part that stays
+    result = stream.finish()                      # a Transcription, as transcribe() gives
+
+How a step works. Chunks are downmixed, resampled to 16 kHz by one soxr stream (its
+filter state carries over, so chunk borders make no clicks and the samples equal
+`soxr.resample` of the whole recording), and buffered. Once `live_step_s` of new audio is
+in, the network runs once (`AcousticModel.forward`, so on a GPU a step joins the batch of
+other requests and streams) over the new audio plus `live_left_context_s` before the
+first frame it has not scored yet, on the frame grid of the whole stream (windows.py's
+arithmetic: a window starts on a frame boundary, so its frame i is frame start/step + i
+of the stream). A frame becomes provisional once `live_right_context_s` of audio follows
+its receptive field; the frames after it are tentative and scored again at the next
+step. Provisional and tentative frames make the pending text (greedy) and find the
+pauses that end phrases. When a phrase ends, its frames get their final scores from one
+more pass over the whole phrase with the left context before it and everything heard
+after it, so a frame of a closed phrase sees what an offline pass over that stretch
+would (the idea of windows.py's centre stitching, with the phrase as the window). The
+audio before the left context of the open phrase is dropped and a long chunk goes in
+slices of `live_max_step_s`, so a step costs the same after a minute and after an hour,
+and the memory held is the open phrase (at most `live_max_phrase_s`), the context and
+one step. The final logits are kept (44 floats per 20 ms: 16 MB for 30 minutes) so that
+finish() and `decode()` can run any decoder and LM settings on the whole stream, as on
+an upload. With `recording=PATH` the 16 kHz audio heard is also written to a WAV file as
+it comes (closed by finish()), for a player or a picture of the whole stream: on disk
+(1.9 MB a minute), not in memory.
+
+Context sizes. wav2vec2 attends over its whole input, so a frame's scores depend on all
+the network sees, and the small demo model depends on it strongly: with provisional
+scores as final ones (2 s left, 1 s right) 26 of 40 held-out clips came out with
+another greedy text than offline, 12 of 40 with 3 s right. With the phrase pass, the 150
+held-out clips (one sentence each) give offline's text exactly, greedy and LM, fed in
+random chunks at random rates; on minute-long streams of sentences with 0.3 s pauses
+(a dozen phrase borders a minute) the text differs from offline's by 1-3 % CER, as much
+as offline's own text moves between 30, 10 and 15 s windows (0.6-2.2 %), and no further
+from the references (benchmarks/streaming.py; README, "Live captions"). The provisional
+frames need less: 2 s of left context (what the step re-reads, its fixed cost) and 1 s of
+right context (what a pause must last, beyond `live_endpoint_s`, before its phrase
+closes) keep the pending text steady without delaying the final text further.
+
+Normalisation. The feature extractor normalises a clip by its own mean and variance
+(windows.clip_statistics); a stream cannot see its future, so each pass normalises by
+the running mean and variance of everything heard so far (exact sums, Chan's update):
+after a few seconds it is the whole-clip estimate an offline pass uses, it never forgets
+(offline does not either), and a stretch of silence or a loud word moves it slowly. A
+per-window estimate (what chunked streaming demos do) would rescale each window
+differently, so that a quiet stretch comes out louder. Measured against knowing the
+whole clip's statistics in advance, the running estimate changed nothing measurable
+(README, "Live captions"): the demo model's conv encoder normalises each frame again
+(layer norm), so the input's scale matters little.
+
+Endpointing comes from the model itself: a phrase closes when, among the final frames,
+`live_endpoint_s` of frames in a row have the CTC blank as their best token after some
+word (the same test as lm.silence_cuts, which cuts offline beam searches), or when it
+reaches `live_max_phrase_s` (cut at the longest blank run in its second half). A closed
+phrase is decoded once with the chosen decoder (beam search with the LM for "lm" and
+"both") and never changes. finish() decodes the whole stream greedily in one pass, as
+transcribe() does, and joins the phrases' LM transcripts.
+
+Too slow to keep up: each step is timed (phrase passes included); when a step takes
+longer than `UTILISATION` of the audio it covers, the next step waits for
+proportionally more audio (up to `live_max_step_s`), which spreads the fixed context
+cost over more new audio. When the network still takes longer than the audio lasts
+(over the last `LAG_WINDOW_S` of it), `lagging` says so (the app tells the user and
+suggests HYASR_DTYPE=int8), and phrases close with their provisional scores, without
+the second pass: the final text is then what the pending text showed, a little further
+from offline, for about half the network's work.
+
+Bad input never ends a stream: an empty chunk is ignored (browsers send them), NaN or
+infinite samples become silence (the time line stays whole), a change of sample rate
+flushes the old resampler and starts a new one; each of these is reported in the
+returned `Partial.notices` and in the final transcription's notices. A chunk that is not
+audio at all (three dimensions, text, a rate of 0 Hz) raises `InvalidRequestError` and
+leaves the stream as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import InvalidRequestError
+from .results import DecoderChoice, Logits, Partial, Phrase, Transcript, Transcription, Word
+from .settings import GREEDY, LM, Settings
+from .windows import conv_frames
+
+if TYPE_CHECKING:
+    from .lm import LMSettings
+    from .transcriber import Transcriber
+
+MAX_CHANNELS = 64  # a wider second axis is taken for (channels, samples), as audio.py does
+# A step may take this share of the audio it covers before the next one waits for more.
+UTILISATION = 0.7
+LAG_WINDOW_S = 10.0  # `lagging` compares the network's time with this much audio or more
+LIVE_NAME = "live"
+
+
+class LiveStream:
+    """One live stream: `feed` chunks, read the `Partial` it returns, `finish` once.
+
+    Thread-safe (one lock per stream); many streams share one `Transcriber` and model.
+    """
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        decoder: DecoderChoice | str = LM,
+        lm: LMSettings | None = None,
+        *,
+        name: str = LIVE_NAME,
+        settings: Settings | None = None,
+        recording: str | Path | None = None,
+    ) -> None:
+        decoders, notices = transcriber.decoders(decoder)  # an unknown choice raises here
+        self.transcriber = transcriber
+        self.decoder = decoder
+        self.lm = lm or transcriber.lm_defaults
+        self.name = name
+        settings = settings or transcriber.settings
+        self.settings = settings
+        self._decoders = decoders
+        self._phrase_decoder = decoders[-1]  # the best one: the LM when it is chosen
+        self._notices: list[str] = [*transcriber.notices, *notices]
+        model = transcriber.model
+        self._model = model
+        self._rate = model.sample_rate
+        self._frame_step = model.frame_step
+        self._field = model.receptive_field
+        self._kernels, self._strides = model.conv_kernels, model.conv_strides
+        self._seconds_per_frame = model.seconds_per_frame
+        self._normalize = _normalizes(model)
+        self._blank = transcriber.vocabulary.blank_id
+        self._left = round(settings.live_left_context_s * self._rate / self._frame_step)
+        self._left *= self._frame_step  # whole frames, so windows start on the frame grid
+        self._right = round(settings.live_right_context_s * self._rate)
+        self._base_step = max(1, round(settings.live_step_s * self._rate))
+        self._max_step = max(self._base_step, round(settings.live_max_step_s * self._rate))
+        self._step = self._base_step
+        self._endpoint = max(1, round(settings.live_endpoint_s / self._seconds_per_frame))
+        self._max_phrase = max(
+            2 * self._endpoint, round(settings.live_max_phrase_s / self._seconds_per_frame)
+        )
+
+        self._lock = threading.Lock()
+        self._resampler = _Resampler(self._rate)
+        self._stats = _RunningStats()
+        self._buffer = np.zeros(0, np.float32)
+        self._origin = 0  # stream sample index of _buffer[0]
+        self._received = 0  # samples heard (16 kHz)
+        self._last_run = 0  # _received at the last network run
+        self._provisional = 0  # frames with their right context seen (see _run)
+        self._final_chunks: list[np.ndarray] = []  # final logits of the whole stream
+        self._tentative = np.zeros((0, model.vocab_size), np.float32)
+        # The open phrase: frames [_phrase_start, _provisional), their provisional scores
+        # and best tokens; every frame before _phrase_start is final.
+        self._phrase_start = 0
+        self._open_values = np.zeros((0, model.vocab_size), np.float32)
+        self._open_best = np.zeros(0, np.int64)
+        # Closed stretches: (first frame, end frame, transcript of the phrase decoder or
+        # None for silence); they tile [0, _phrase_start).
+        self._segments: list[tuple[int, int, Transcript | None]] = []
+        self._stable_text = ""
+        self._stable_words: tuple[Word, ...] = ()
+        self._new_phrases: list[Phrase] = []
+        self._new_notices: list[str] = []
+        self._finished: Transcription | None = None
+        self._latest: Partial | None = None
+        self.steps = 0
+        self.compute_s = 0.0
+        self.lagging = False
+        self._history: deque[tuple[float, float]] = deque([(0.0, 0.0)])
+        # The whole stream as heard (16 kHz mono, 16-bit WAV), written as it comes: the
+        # app's player and picture need it, and on disk it keeps the memory flat.
+        self.recording = Path(recording) if recording is not None else None
+        self._recorder: Any = None
+        if self.recording is not None:
+            import soundfile
+
+            self._recorder = soundfile.SoundFile(
+                self.recording, "w", samplerate=self._rate, channels=1, subtype="PCM_16"
+            )
+
+    # --- public ----------------------------------------------------------------------
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio heard so far."""
+        return self._received / self._rate
+
+    @property
+    def finished(self) -> bool:
+        return self._finished is not None
+
+    @property
+    def step_s(self) -> float:
+        """The audio a step waits for now: `live_step_s`, longer when steps ran slow."""
+        return self._step / self._rate
+
+    @property
+    def latest(self) -> Partial:
+        """The last `Partial` returned (after finish(): with the phrases it closed)."""
+        with self._lock:
+            return self._latest or self._partial()
+
+    def feed(self, samples: Any, sample_rate: int) -> Partial:
+        """Add a chunk: ``(samples,)`` or ``(samples, channels)``, integer or float, any
+        rate and length. Returns what has been heard so far. Raises `InvalidRequestError`
+        for a chunk that is not audio (the stream stays as it was)."""
+        mono, notices = _mono(samples, sample_rate, self.duration)
+        with self._lock:
+            if self._finished is not None:
+                raise InvalidRequestError("this live stream has finished; start a new one.")
+            steps = self.steps
+            if mono.size:
+                notices += self._resampler.rate_notices(sample_rate, self.duration)
+                self._append(self._resampler.push(mono, sample_rate))
+            self._note(notices)
+            if self._latest is not None and self.steps == steps:  # no new scores: no new text
+                self._latest = replace(
+                    self._latest, closed=(), duration=self.duration, notices=tuple(notices)
+                )
+                self._new_notices = []
+            else:
+                self._latest = self._partial()
+            return self._latest
+
+    def finish(self) -> Transcription:
+        """Run the network over what is left, close the open phrase, and return the whole
+        stream's `Transcription` (idempotent: later calls return the same one)."""
+        with self._lock:
+            if self._finished is None:
+                self._append(self._resampler.flush())
+                if self._recorder is not None:
+                    self._recorder.close()
+                self._finish_phrases()
+                self._latest = self._partial()
+                self._finished = self._transcription(self.decoder, self.lm, reuse=True)
+            return self._finished
+
+    @property
+    def logits(self) -> Logits:
+        """The final logits of the whole stream so far."""
+        values = (
+            np.concatenate(self._final_chunks)
+            if self._final_chunks
+            else np.zeros((0, self._model.vocab_size), np.float32)
+        )
+        return Logits(values, self._seconds_per_frame)
+
+    def decode(
+        self, decoder: DecoderChoice | str | None = None, lm: LMSettings | None = None
+    ) -> Transcription:
+        """The finished stream decoded again with another decoder or LM settings, phrase by
+        phrase as it was live, without running the network (like switching decoders on
+        an upload). Raises `InvalidRequestError` before finish() or for an unknown
+        decoder."""
+        if self._finished is None:
+            raise InvalidRequestError("finish the live stream before decoding it again.")
+        with self._lock:
+            return self._transcription(decoder or self.decoder, lm or self.lm, reuse=False)
+
+    # --- audio in --------------------------------------------------------------------
+
+    def _note(self, notices: list[str]) -> None:
+        self._new_notices += notices
+        self._notices += [notice for notice in notices if notice not in self._notices]
+
+    def _append(self, samples: np.ndarray) -> None:
+        """Buffer new 16 kHz audio, running the steps it makes due. A long chunk goes in
+        slices of the longest step, so that no window outgrows the context and a step."""
+        if self._recorder is not None and len(samples):
+            self._recorder.write(samples)
+        for start in range(0, len(samples), self._max_step):
+            piece = samples[start : start + self._max_step]
+            self._stats.update(piece)
+            self._buffer = np.concatenate([self._buffer, piece])
+            self._received += len(piece)
+            if self._received - self._last_run >= self._step:
+                self._run()
+
+    # --- the network -----------------------------------------------------------------
+
+    def _forward(self, start: int, end: int) -> tuple[int, np.ndarray]:
+        """The network's scores for stream samples [start, end) (start on the frame grid),
+        normalised by the running estimate; (first frame, scores)."""
+        window = self._buffer[start - self._origin : end - self._origin]
+        if len(window) < self._field:  # too short for one frame: padded, as model.logits does
+            window = np.pad(window, (0, self._field - len(window)))
+        mean, scale = self._stats.estimate() if self._normalize else (0.0, 1.0)
+        started = time.perf_counter()
+        scores = self._model.forward([((window - mean) / scale).astype(np.float32)])[0]
+        self.compute_s += time.perf_counter() - started
+        return start // self._frame_step, scores
+
+    def _run(self) -> None:
+        """One step: the network over the new audio and the left context of the first
+        frame that is not provisional yet; frames with `right` samples of audio after their
+        receptive field become provisional (they feed endpointing and the pending text),
+        the rest stay tentative until the next step."""
+        end = self._received
+        start = max(0, self._provisional * self._frame_step - self._left)
+        if end - start < self._field:  # not one frame yet: wait for more audio
+            return
+        spent = self.compute_s
+        first, scores = self._forward(start, end)
+        available = first + len(scores)
+        ready = (end - self._right - self._field) // self._frame_step + 1
+        ready = min(max(ready, self._provisional), available)
+        self._add_provisional(scores[self._provisional - first : ready - first])
+        self._tentative = scores[ready - first :]
+        self._provisional = ready
+        new_samples, self._last_run = end - self._last_run, end
+        self._close_phrases()
+        self._pace(self.compute_s - spent, new_samples)
+
+    def _pace(self, spent: float, new_samples: int) -> None:
+        """Lengthen the step when a step (phrase passes included) takes more than
+        UTILISATION of the audio it covers; shorten it again when steps speed up. `lagging`:
+        over the last `LAG_WINDOW_S` of audio or more, the network took longer than the
+        audio lasted, so a stream fed in real time falls behind."""
+        self.steps += 1
+        wanted = round(spent / UTILISATION * self._rate)
+        self._step = min(self._max_step, max(self._base_step, wanted))
+        self._history.append((self.duration, self.compute_s))
+        while len(self._history) > 1 and self.duration - self._history[1][0] >= LAG_WINDOW_S:
+            self._history.popleft()
+        heard, computed = self._history[0]
+        if self.duration - heard >= LAG_WINDOW_S:
+            self.lagging = self.compute_s - computed > self.duration - heard
+
+    def _add_provisional(self, scores: np.ndarray) -> None:
+        if len(scores):
+            self._open_values = np.concatenate([self._open_values, scores])
+            self._open_best = np.concatenate([self._open_best, self._best(scores)])
+
+    def _best(self, scores: np.ndarray) -> np.ndarray:
+        return self.transcriber.vocabulary.log_probs(Logits(scores, 1.0)).argmax(axis=1)
+
+    # --- phrases ---------------------------------------------------------------------
+
+    def _close_phrases(self, final: bool = False) -> None:
+        """Close every phrase the open frames hold; `final`: the open frames' scores are
+        final already (finish())."""
+        while True:
+            blank = self._open_best == self._blank
+            tokens = np.flatnonzero(~blank)
+            if not len(tokens):
+                # Silence so far: keep only its last `endpoint` frames with the phrase to
+                # come (a stray letter there then meets the next word, as in
+                # lm.silence_cuts); the rest is a closed stretch of silence.
+                self._close(len(blank) - self._endpoint, silent=True)
+                return
+            run_start = _first_run(blank, self._endpoint, after=tokens[0])
+            if run_start is not None:
+                self._close(run_start + 1, final=final)
+            elif len(blank) >= self._max_phrase:
+                self._close(_forced_cut(blank), final=final)
+            else:
+                return
+
+    def _close(self, cut: int, silent: bool = False, final: bool = False) -> None:
+        """Close frames [0, cut) of the open phrase. A phrase's final scores come from one
+        pass over all of its audio with the left context before it and everything heard
+        after it, so that a frame sees what it would see offline as far as the stream
+        allows (silence keeps its provisional scores: nothing in it is read)."""
+        if cut <= 0:
+            return
+        first, end = self._phrase_start, self._phrase_start + cut
+        scores = self._open_values[:cut]
+        if silent:
+            if self._segments and self._segments[-1][2] is None:  # one stretch of silence
+                first = self._segments.pop()[0]
+            self._segments.append((first, end, None))
+        else:
+            if not final and not self.lagging:  # lagging: the provisional scores stand
+                start = max(0, self._phrase_start * self._frame_step - self._left)
+                offset, everything = self._forward(start, self._received)
+                scores = everything[self._phrase_start - offset : end - offset]
+            logits = Logits(np.ascontiguousarray(scores), self._seconds_per_frame)
+            transcript = _shifted(
+                self._phrase_decoder.decode(logits, self.lm), first * self._seconds_per_frame
+            )
+            self._segments.append((first, end, transcript))
+            if transcript.words:
+                self._stable_words += transcript.words
+                self._stable_text = " ".join(w.text for w in self._stable_words)
+                self._new_phrases.append(_phrase(transcript))
+        self._final_chunks.append(np.array(scores, dtype=np.float32))
+        self._open_values = self._open_values[cut:]
+        self._open_best = self._open_best[cut:]
+        self._phrase_start = end
+        keep_from = max(0, self._phrase_start * self._frame_step - self._left)
+        if keep_from > self._origin:  # audio that no later pass reads
+            self._buffer = self._buffer[keep_from - self._origin :].copy()
+            self._origin = keep_from
+
+    def _finish_phrases(self) -> None:
+        """At the end: one pass over the open phrase and whatever no step has read yet;
+        every frame is final."""
+        frames = max(1, conv_frames(self._received, self._kernels, self._strides))
+        if not self._received or self._phrase_start >= frames:
+            return
+        start = max(0, self._phrase_start * self._frame_step - self._left)
+        offset, scores = self._forward(start, self._received)
+        scores = scores[self._phrase_start - offset :]
+        self._open_values = scores
+        self._open_best = self._best(scores)
+        self._tentative = scores[:0]
+        self._provisional = self._phrase_start + len(scores)
+        self._close_phrases(final=True)
+        if len(self._open_best):
+            silent = not (self._open_best != self._blank).any()
+            self._close(len(self._open_best), silent=silent, final=True)
+
+    def _partial(self) -> Partial:
+        pending = ()
+        open_phrase = None
+        values = np.concatenate([self._open_values, self._tentative])
+        if len(values) and self._finished is None:
+            greedy = self.transcriber.greedy.decode(Logits(values, self._seconds_per_frame))
+            pending = _shifted(greedy, self._phrase_start * self._seconds_per_frame).words
+        if pending:
+            text = " ".join(word.text for word in pending)
+            open_phrase = Phrase(text, pending[0].start, pending[-1].end, pending)
+        closed, notices = tuple(self._new_phrases), tuple(self._new_notices)
+        self._new_phrases, self._new_notices = [], []
+        return Partial(
+            stable=self._stable_text,
+            pending=open_phrase.text if open_phrase else "",
+            words=self._stable_words + pending,
+            open=open_phrase,
+            closed=closed,
+            duration=self.duration,
+            notices=notices,
+        )
+
+    # --- results ---------------------------------------------------------------------
+
+    def _transcription(
+        self, choice: DecoderChoice | str, lm: LMSettings, reuse: bool
+    ) -> Transcription:
+        decoders, notices = self.transcriber.decoders(choice)
+        logits = self.logits
+        transcripts = []
+        for decoder in decoders:
+            if decoder.name == GREEDY:  # one pass over everything, as transcribe() does
+                transcripts.append(decoder.decode(logits, lm))
+                continue
+            words: list[Word] = []
+            for first, end, transcript in self._segments:
+                if transcript is None:
+                    continue
+                if not (reuse and transcript.decoder == decoder.name):
+                    piece = Logits(logits.values[first:end], logits.seconds_per_frame)
+                    transcript = _shifted(
+                        decoder.decode(piece, lm), first * logits.seconds_per_frame
+                    )
+                words += transcript.words
+            text = " ".join(word.text for word in words)
+            transcripts.append(Transcript(text, tuple(words), decoder.name, decoder.describe(lm)))
+        notices = tuple(dict.fromkeys([*self._notices, *notices]))
+        return Transcription(
+            self.name, self.duration, self.transcriber.model_name, tuple(transcripts), notices
+        )
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+class _Resampler:
+    """Chunks at any rate to `rate`, through one soxr stream per input rate."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.source_rate: int | None = None
+        self._stream: Any = None
+
+    def rate_notices(self, source_rate: int, at_s: float) -> list[str]:
+        if self.source_rate is None or source_rate == self.source_rate:
+            return []
+        return [
+            f"The sample rate changed from {self.source_rate} Hz to {source_rate} Hz at "
+            f"{at_s:.2f} s; the stream goes on at the new rate."
+        ]
+
+    def push(self, samples: np.ndarray, source_rate: int) -> np.ndarray:
+        if source_rate != self.source_rate:
+            tail = self.flush()
+            self.source_rate = source_rate
+            if source_rate != self.rate:
+                import soxr
+
+                self._stream = soxr.ResampleStream(source_rate, self.rate, 1, "float32", "HQ")
+            out = self._resample(samples)
+            return np.concatenate([tail, out]) if len(tail) else out
+        return self._resample(samples)
+
+    def _resample(self, samples: np.ndarray) -> np.ndarray:
+        if self._stream is None:
+            return samples
+        return self._stream.resample_chunk(samples)
+
+    def flush(self) -> np.ndarray:
+        """What the resampler still holds (its filter's delay), and a fresh start."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return np.zeros(0, np.float32)
+        return stream.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
+class _RunningStats:
+    """Mean and variance of every sample so far, as windows.clip_statistics computes them
+    for a whole clip, updated chunk by chunk (Chan et al.'s parallel update, float64)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+
+    def update(self, samples: np.ndarray) -> None:
+        count = len(samples)
+        mean = float(samples.mean(dtype=np.float64))
+        m2 = float(np.square(samples - mean, dtype=np.float64).sum())
+        total = self.count + count
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * self.count * count / total
+        self.mean += delta * count / total
+        self.count = total
+
+    def estimate(self) -> tuple[float, float]:
+        variance = self.m2 / self.count if self.count else 0.0
+        return self.mean, float(np.sqrt(variance + 1e-7))
+
+
+def _mono(samples: Any, sample_rate: Any, at_s: float) -> tuple[np.ndarray, list[str]]:
+    """A chunk as mono float32 (not yet resampled), and notices about what was repaired.
+    Raises `InvalidRequestError` for something that is not audio."""
+    try:
+        rate = int(sample_rate)
+    except (TypeError, ValueError):
+        rate = 0
+    if rate <= 0 or rate != sample_rate:
+        raise InvalidRequestError(
+            f"the sample rate must be a positive whole number of Hz, not {sample_rate!r}."
+        )
+    if samples is None:
+        return np.zeros(0, np.float32), []
+    array = np.asarray(samples)
+    if array.dtype.kind not in "biuf":
+        raise InvalidRequestError(f"audio samples of type {array.dtype} are not supported.")
+    if array.ndim == 2:
+        if array.shape[1] > MAX_CHANNELS and array.shape[0] <= MAX_CHANNELS:
+            array = array.T  # (channels, samples)
+    elif array.ndim != 1:
+        raise InvalidRequestError(
+            f"a chunk must be (samples,) or (samples, channels), not {array.ndim}-dimensional."
+        )
+    if array.size == 0:
+        return np.zeros(0, np.float32), []
+    from .audio import _to_float  # integer types scaled by their range, as for files
+
+    mono = _to_float(array)
+    if mono.ndim == 2:
+        mono = mono.mean(axis=1)
+    notices = []
+    finite = np.isfinite(mono)
+    if not finite.all():
+        bad = int(mono.size - finite.sum())
+        mono = np.where(finite, mono, 0.0).astype(np.float32)
+        notices.append(
+            f"{bad} of {mono.size} samples of the chunk at {at_s:.2f} s were NaN or infinite "
+            "and became silence."
+        )
+    return np.ascontiguousarray(mono, dtype=np.float32), notices
+
+
+def _first_run(blank: np.ndarray, length: int, after: int) -> int | None:
+    """The first frame after `after` that starts `length` blank frames in a row."""
+    if len(blank) - after - 1 < length:
+        return None
+    sums = np.convolve(blank[after + 1 :].astype(np.int32), np.ones(length, np.int32), "valid")
+    hits = np.flatnonzero(sums == length)
+    return int(after + 1 + hits[0]) if len(hits) else None
+
+
+def _forced_cut(blank: np.ndarray) -> int:
+    """Where a phrase that reached the longest allowed closes: after the first frame of
+    the longest blank run in its second half (at its end when there is none)."""
+    half = len(blank) // 2
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], blank[half:].astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    if not len(starts):
+        return len(blank)
+    longest = int(np.argmax(ends - starts))
+    return half + int(starts[longest]) + 1
+
+
+def _shifted(transcript: Transcript, seconds: float) -> Transcript:
+    """The transcript with its words moved `seconds` later."""
+    if not seconds:
+        return transcript
+    words = tuple(
+        replace(word, start=word.start + seconds, end=word.end + seconds)
+        for word in transcript.words
+    )
+    return replace(transcript, words=words)
+
+
+def _phrase(transcript: Transcript) -> Phrase:
+    words = transcript.words
+    return Phrase(transcript.text, words[0].start, words[-1].end, words)
+
+
+def _normalizes(model: Any) -> bool:
+    """Whether the checkpoint's feature extractor normalises its input (do_normalize,
+    true by default), read from its preprocessor_config.json as transformers reads it."""
+    path = model.path / "preprocessor_config.json"
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("do_normalize", True))
+    except (OSError, ValueError):
+        return True
+
+
+__all__ = ["LiveStream"]

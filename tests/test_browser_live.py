@@ -1,0 +1,123 @@
+"""Live captions in a real browser: Chromium's fake capture device plays a committed clip
+of held-out speech into the Live tab; text appears while the recording runs, and once it
+stops the page shows the transcript a file transcription of the same audio gives.
+
+Uses the Chromium launch options and page helpers of test_browser.py and the server of
+servers.py; run alone with `python -m pytest -m browser`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from servers import app_settings, serve
+from test_browser import CHROMIUM, CHROMIUM_ARGS, MIC_EXAMPLE, expect, open_page, sync_api
+
+from hyasr_space import Transcriber
+from hyasr_space.settings import Settings
+from hyasr_space.text import error_rates
+from hyasr_space.web.speech_view import PICTURE_CLASS, PLAYER_LABEL
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
+
+LEAD_S, TAIL_S = 0.5, 2.0  # silence around the speech: the phrase closes in the tail
+ARMENIAN = re.compile("[\u0561-\u0587]")
+# The browser resamples the clip to 48 kHz and back, which moves a few letters of the small
+# demo model's output; what the live path adds on top is measured to be nothing
+# (tests/test_streaming.py compares it with offline on the same samples).
+MAX_CER_AGAINST_FILE = 0.1
+# The browser drops what it records while the stream connects, and the last chunk after
+# Stop: a few tenths of a second of the silence around the speech.
+MISSING_AT_THE_ENDS_S = 0.5
+
+
+@pytest.fixture(scope="module")
+def live_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    settings = Settings()
+    example = settings.examples_dir / MIC_EXAMPLE
+    if not (settings.demo_model_dir / "config.json").is_file() or not example.is_file():
+        pytest.skip("needs the bundled demo model and examples/")
+    samples, rate = soundfile.read(example, dtype="float32")
+    padded = np.concatenate([np.zeros(int(LEAD_S * rate)), samples, np.zeros(int(TAIL_S * rate))])
+    path = tmp_path_factory.mktemp("live") / "live.wav"
+    soundfile.write(path, padded, rate, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def live_browser(live_clip: Path) -> Iterator[object]:
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={live_clip}%noloop",
+    ]
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_live_text_grows_while_recording_and_matches_the_file_after(
+    live_browser, live_clip: Path, screenshots_dir: Path
+) -> None:
+    duration_s = soundfile.info(live_clip).duration
+    settings = app_settings(Settings().demo_model_dir, live_time_limit_s=60.0)
+    with serve(settings) as url, open_page(live_browser, url, raw_microphone=True) as page:
+        page.get_by_role("tab", name="Live").click()
+        live = page.locator(".hyasr-live")
+        expect(live).to_contain_text("Press Record")
+        page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
+        started = time.monotonic()
+        # Words show up while the clip is still playing into the microphone.
+        expect(live).to_contain_text(ARMENIAN, timeout=int(duration_s * 1000))
+        heard_while_recording = live.inner_text()
+        page.screenshot(path=screenshots_dir / "desktop-live-recording.png", full_page=True)
+        page.wait_for_timeout(max(0, int((started + duration_s + 0.5 - time.monotonic()) * 1000)))
+        page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
+        transcript = page.locator("label", has_text="Transcript").locator("textarea")
+        transcript = transcript.filter(visible=True)
+        expect(transcript).not_to_have_value("")
+        expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
+        final = transcript.input_value()
+        expect(live.locator(".hyasr-live-stable")).to_have_text(final)
+        for name in ("live.srt", "live.vtt", "live.json"):
+            expect(page.locator(f"a[href$='{name}']").filter(visible=True)).to_have_count(1)
+        # the recording plays with captions, and the picture of the speech shows its words
+        waveform = page.get_by_test_id(f"waveform-{PLAYER_LABEL}").filter(visible=True)
+        expect(waveform).to_have_count(1)
+        expect(page.locator(f".{PICTURE_CLASS} img").filter(visible=True)).to_have_count(1)
+        info = page.get_by_text("s of audio, decoded in").inner_text()
+        heard_s = float(re.search(r"([\d.]+) s of audio", info).group(1))
+        lost_note = page.get_by_text("did not reach the server")
+        if heard_s < duration_s - 2 * MISSING_AT_THE_ENDS_S:
+            # Gradio keeps only the newest chunk while the server is busy (live_tab.py):
+            # on a loaded machine audio goes missing, and the page must say so.
+            expect(lost_note).to_be_visible()
+        page.screenshot(path=screenshots_dir / "desktop-live-done.png", full_page=True)
+        assert not page.dialogs
+    assert ARMENIAN.search(heard_while_recording)
+    if heard_s >= duration_s - 2 * MISSING_AT_THE_ENDS_S:  # the server heard the whole clip
+        from_file = Transcriber.load("demo").transcribe(live_clip).best.text
+        rates = error_rates([from_file], [final])
+        assert rates.cer <= MAX_CER_AGAINST_FILE, f"live {final!r}, file {from_file!r}"
+    else:
+        pytest.xfail(f"the server heard {heard_s} of {duration_s:.1f} s (a loaded machine)")
+
+
+@pytest.fixture(scope="module")
+def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import os
+
+    folder = os.environ.get("HYASR_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
