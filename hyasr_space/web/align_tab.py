@@ -19,11 +19,11 @@ import gradio as gr
 from ..errors import HyasrError
 from ..results import Transcript, Transcription
 from ..settings import Settings
-from ..subtitles import SEGMENT_COLUMNS, CaptionLimits, segments_table
+from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .session_files import SessionFiles, close_session_files
-from .transcribe_tab import TranscribePage, word_table_rows
+from .transcribe_tab import TranscribePage, result_tables, word_table_rows
 
 API_NAME = "align"
 TAB_NAME = "Align"
@@ -166,18 +166,7 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
                 view = gr.HighlightedText(label=CONFIDENCE_LABEL, show_inline_category=False)
                 details = gr.Markdown()
                 player = speech_view.player_view()
-                segments = gr.Dataframe(
-                    headers=SEGMENT_COLUMNS,
-                    datatype=["str", "str", "str"],
-                    label="Segments",
-                    interactive=False,
-                )
-                words = gr.Dataframe(
-                    headers=WORD_COLUMNS,
-                    datatype=["str", "number", "number", "number"],
-                    label="Words",
-                    interactive=False,
-                )
+                segments, words = result_tables(WORD_COLUMNS)
                 downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
                 share = speech_view.share_button()
         picture_box, picture = speech_view.picture_view()

@@ -45,12 +45,19 @@ from ..lm import LMSettings
 from ..results import Partial, Transcription
 from ..settings import GREEDY, LM, SAMPLE_RATE, Settings
 from ..streaming import LiveStream
-from ..subtitles import SEGMENT_COLUMNS, CaptionLimits, segments_table
+from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .align_tab import confidence_view
 from .session_files import SessionFiles
-from .transcribe_tab import DECODER_LABELS, DIFFERS, WORD_COLUMNS, _lm_settings, _render
+from .transcribe_tab import (
+    WORD_COLUMNS,
+    _lm_settings,
+    _render,
+    decoder_comparison,
+    decoder_controls,
+    result_tables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -173,32 +180,9 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
                 type="filepath",  # read by read_chunk: Gradio's decoder drops audio
                 label=f"Microphone (live, up to {limit:g} s)",
             )
-            decoder = gr.Radio(
-                [(label, value) for value, label in DECODER_LABELS.items()],
-                value=LM if has_lm else GREEDY,
-                label="Decoder",
+            decoder, alpha, beta, beam_width, hotwords, hotword_weight = decoder_controls(
+                settings, has_lm, defaults
             )
-            with gr.Accordion("Language model settings", open=False):
-                if not has_lm:
-                    gr.Markdown("This model has no language model: text is decoded greedily.")
-                alpha = gr.Slider(
-                    0, max(5.0, defaults.alpha), value=defaults.alpha, step=0.05,
-                    label="alpha: weight of the language model",
-                )  # fmt: skip
-                beta = gr.Slider(
-                    min(-5.0, defaults.beta), max(10.0, defaults.beta), value=defaults.beta,
-                    step=0.1, label="beta: bonus per word",
-                )  # fmt: skip
-                beam_width = gr.Slider(
-                    1, settings.max_beam_width, value=defaults.beam_width, step=1,
-                    label="beam width",
-                )  # fmt: skip
-                hotwords = gr.Textbox(
-                    "", label="hotwords", placeholder="words to favour, separated by commas"
-                )
-                hotword_weight = gr.Slider(
-                    0, 50, value=defaults.hotword_weight, step=0.5, label="hotword weight"
-                )
             again = gr.Button("Decode again with these settings")
         with gr.Column():
             live = gr.HTML(_live_html(None), label="Live transcript", elem_id="hyasr-live")
@@ -207,23 +191,10 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
             confidence = gr.HighlightedText(
                 label="Confidence (doubtful words in red)", show_inline_category=False
             )
-            with gr.Row(visible=False) as comparison:
-                greedy_view = gr.HighlightedText(
-                    label=DECODER_LABELS[GREEDY], color_map={DIFFERS: "#fbbf24"}
-                )
-                lm_view = gr.HighlightedText(
-                    label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"}
-                )
+            comparison, greedy_view, lm_view = decoder_comparison()
             info = gr.Markdown()
             player = speech_view.player_view()
-            segments = gr.Dataframe(
-                headers=SEGMENT_COLUMNS, datatype=["str", "str", "str"], label="Segments",
-                interactive=False,
-            )  # fmt: skip
-            words = gr.Dataframe(
-                headers=WORD_COLUMNS, datatype=["str", "str", "number", "number", "number"],
-                label="Words", interactive=False,
-            )  # fmt: skip
+            segments, words = result_tables(WORD_COLUMNS)
             downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
             share = speech_view.share_button()
     picture_box, picture = speech_view.picture_view()

@@ -67,34 +67,9 @@ def transcribe_tab(
                 type="filepath",  # we decode ourselves: a corrupt file gets a clear error
                 label=f"Audio (up to {settings.max_duration_s:g} s)",
             )
-            decoder = gr.Radio(
-                [(label, value) for value, label in DECODER_LABELS.items()],
-                value=LM if has_lm else GREEDY,
-                label="Decoder",
+            decoder, alpha, beta, beam_width, hotwords, hotword_weight = decoder_controls(
+                settings, has_lm, defaults
             )
-            with gr.Accordion("Language model settings", open=False):
-                if not has_lm:
-                    gr.Markdown("This model has no language model: text is decoded greedily.")
-                alpha = gr.Slider(
-                    0, max(5.0, defaults.alpha), value=defaults.alpha, step=0.05,
-                    label="alpha: weight of the language model",
-                )  # fmt: skip
-                beta = gr.Slider(
-                    min(-5.0, defaults.beta), max(10.0, defaults.beta), value=defaults.beta,
-                    step=0.1, label="beta: bonus per word",
-                )  # fmt: skip
-                beam_width = gr.Slider(
-                    1, settings.max_beam_width, value=defaults.beam_width, step=1,
-                    label="beam width",
-                )  # fmt: skip
-                hotwords = gr.Textbox(
-                    "",  # a value, so that API callers may leave it out
-                    label="hotwords",
-                    placeholder="words to favour, separated by commas",
-                )
-                hotword_weight = gr.Slider(
-                    0, 50, value=defaults.hotword_weight, step=0.5, label="hotword weight"
-                )
             with gr.Row():
                 clear = gr.Button("Clear")
                 submit = gr.Button("Transcribe", variant="primary", interactive=problem is None)
@@ -111,27 +86,10 @@ def transcribe_tab(
             confidence = gr.HighlightedText(
                 label="Confidence (doubtful words in red)", show_inline_category=False
             )
-            with gr.Row(visible=False) as comparison:
-                greedy_view = gr.HighlightedText(
-                    label=DECODER_LABELS[GREEDY], color_map={DIFFERS: "#fbbf24"}
-                )
-                lm_view = gr.HighlightedText(
-                    label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"}
-                )
+            comparison, greedy_view, lm_view = decoder_comparison()
             info = gr.Markdown()
             player = speech_view.player_view()
-            segments = gr.Dataframe(
-                headers=SEGMENT_COLUMNS,
-                datatype=["str", "str", "str"],
-                label="Segments",
-                interactive=False,
-            )
-            words = gr.Dataframe(
-                headers=WORD_COLUMNS,
-                datatype=["str", "str", "number", "number", "number"],
-                label="Words",
-                interactive=False,
-            )
+            segments, words = result_tables(WORD_COLUMNS)
             downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
             share = speech_view.share_button()
     picture_box, picture = speech_view.picture_view()
@@ -217,6 +175,69 @@ def transcribe_tab(
         audio, text, outputs, comparison, views, confidence, realign,
         session_files, last_result,
     )  # fmt: skip
+
+
+def decoder_controls(
+    settings: Settings, has_lm: bool, defaults: LMSettings
+) -> tuple[gr.Radio, gr.Slider, gr.Slider, gr.Slider, gr.Textbox, gr.Slider]:
+    """The decoder choice and the LM's knobs (alpha, beta, beam width, hotwords, hotword
+    weight), as the Transcribe and Live tabs show them; created where they go."""
+    decoder = gr.Radio(
+        [(label, value) for value, label in DECODER_LABELS.items()],
+        value=LM if has_lm else GREEDY,
+        label="Decoder",
+    )
+    with gr.Accordion("Language model settings", open=False):
+        if not has_lm:
+            gr.Markdown("This model has no language model: text is decoded greedily.")
+        alpha = gr.Slider(
+            0, max(5.0, defaults.alpha), value=defaults.alpha, step=0.05,
+            label="alpha: weight of the language model",
+        )  # fmt: skip
+        beta = gr.Slider(
+            min(-5.0, defaults.beta), max(10.0, defaults.beta), value=defaults.beta,
+            step=0.1, label="beta: bonus per word",
+        )  # fmt: skip
+        beam_width = gr.Slider(
+            1, settings.max_beam_width, value=defaults.beam_width, step=1, label="beam width"
+        )
+        hotwords = gr.Textbox(
+            "",  # a value, so that API callers may leave it out
+            label="hotwords",
+            placeholder="words to favour, separated by commas",
+        )
+        hotword_weight = gr.Slider(
+            0, 50, value=defaults.hotword_weight, step=0.5, label="hotword weight"
+        )
+    return decoder, alpha, beta, beam_width, hotwords, hotword_weight
+
+
+def decoder_comparison() -> tuple[gr.Row, gr.HighlightedText, gr.HighlightedText]:
+    """Greedy and LM text side by side, the words they differ in marked; hidden until a
+    result has both."""
+    with gr.Row(visible=False) as comparison:
+        greedy_view = gr.HighlightedText(
+            label=DECODER_LABELS[GREEDY], color_map={DIFFERS: "#fbbf24"}
+        )
+        lm_view = gr.HighlightedText(label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"})
+    return comparison, greedy_view, lm_view
+
+
+def result_tables(word_columns: list[str]) -> tuple[gr.Dataframe, gr.Dataframe]:
+    """The segments (captions) and words tables; the word columns after the first text
+    ones are numbers (times, confidence)."""
+    segments = gr.Dataframe(
+        headers=SEGMENT_COLUMNS, datatype=["str", "str", "str"], label="Segments",
+        interactive=False,
+    )  # fmt: skip
+    text_columns = 1 + word_columns.index("word")
+    words = gr.Dataframe(
+        headers=word_columns,
+        datatype=["str"] * text_columns + ["number"] * (len(word_columns) - text_columns),
+        label="Words",
+        interactive=False,
+    )
+    return segments, words
 
 
 def _lm_settings(
