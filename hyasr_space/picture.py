@@ -102,6 +102,7 @@ def speech_picture(
     lm_cuts: Sequence[float] = (),
     width: int = WIDTH,
     row_s: float = ROW_S,
+    clock_offset_s: float = 0.0,
 ) -> Image.Image:
     """The mel spectrogram of mono `samples` with `words` and cut times drawn over it.
 
@@ -116,6 +117,9 @@ def speech_picture(
             frames times the seconds per frame).
         width: the picture's width in pixels.
         row_s: seconds a row; audio shorter than that fills one row.
+        clock_offset_s: what the ruler reads at the first sample (a stretch of a longer
+            recording, such as the latest seconds of a live stream); times in `words`
+            and the cuts stay relative to `samples`.
 
     Returns an RGB `PIL.Image.Image` (`gr.Image` shows it; `.save("x.png")` writes it).
     Raises `ValueError` for empty or multi-channel samples or a rate that is not positive.
@@ -142,7 +146,7 @@ def speech_picture(
         end_s = min(duration, start_s + row_s)
         top = LEGEND_H + row * ROW_H
         _draw_spectrogram(picture, db, hop_s, start_s, end_s, px_per_s, top + RULER_H)
-        _draw_ruler(draw, font, start_s, end_s, row_s, px_per_s, top)
+        _draw_ruler(draw, font, start_s, end_s, row_s, px_per_s, top, clock_offset_s)
     geometry = _Rows(rows, row_s, px_per_s, duration)
     for time_s in caption_cuts:
         _draw_cut(draw, geometry, time_s, CAPTION_CUT, dashed=False)
@@ -315,13 +319,14 @@ def _draw_ruler(
     row_s: float,
     px_per_s: float,
     top: int,
+    offset_s: float = 0.0,
 ) -> None:
     step = next((s for s in TICK_STEPS_S if s * px_per_s >= MIN_TICK_PX), TICK_STEPS_S[-1])
-    tick = math.ceil(start_s / step - 1e-9)
-    while (time_s := tick * step) <= end_s + 1e-9:
-        x = MARGIN + (time_s - start_s) * px_per_s
+    tick = math.ceil((start_s + offset_s) / step - 1e-9)  # round numbers on the clock
+    while (clock_s := tick * step) - offset_s <= end_s + 1e-9:
+        x = MARGIN + (clock_s - offset_s - start_s) * px_per_s
         draw.line([(x, top + RULER_H - 4), (x, top + RULER_H - 1)], fill=RULER)
-        label = _clock(time_s, step)
+        label = _clock(clock_s, step)
         if x + font.getlength(label) <= MARGIN + row_s * px_per_s + MARGIN:
             draw.text((x + 2, top), label, fill=RULER, font=font)
         tick += 1

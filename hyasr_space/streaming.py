@@ -102,6 +102,7 @@ MAX_CHANNELS = 64  # a wider second axis is taken for (channels, samples), as au
 # A step may take this share of the audio it covers before the next one waits for more.
 UTILISATION = 0.7
 LAG_WINDOW_S = 10.0  # `lagging` compares the network's time with this much audio or more
+RECENT_S = 20.0  # `recent()` keeps this much of the latest audio (one row of the picture)
 LIVE_NAME = "live"
 
 
@@ -157,6 +158,7 @@ class LiveStream:
         self._buffer = np.zeros(0, np.float32)
         self._origin = 0  # stream sample index of _buffer[0]
         self._received = 0  # samples heard (16 kHz)
+        self._recent = np.zeros(0, np.float32)  # the last RECENT_S of them
         self._last_run = 0  # _received at the last network run
         self._provisional = 0  # frames with their right context seen (see _run)
         self._final_chunks: list[np.ndarray] = []  # final logits of the whole stream
@@ -198,6 +200,11 @@ class LiveStream:
         return self._received / self._rate
 
     @property
+    def sample_rate(self) -> int:
+        """The rate of the audio it keeps (`recent()`, the recording): the model's."""
+        return self._rate
+
+    @property
     def finished(self) -> bool:
         return self._finished is not None
 
@@ -211,6 +218,14 @@ class LiveStream:
         """The last `Partial` returned (after finish(): with the phrases it closed)."""
         with self._lock:
             return self._latest or self._partial()
+
+    def recent(self) -> tuple[np.ndarray, float]:
+        """The latest audio heard (up to `RECENT_S`, 16 kHz mono) and the stream time in
+        seconds where it begins: with `Partial.words`, a picture of the speech as it
+        arrives."""
+        with self._lock:
+            samples, end = self._recent.copy(), self._received
+        return samples, (end - len(samples)) / self._rate
 
     def feed(self, samples: Any, sample_rate: int) -> Partial:
         """Add a chunk: ``(samples,)`` or ``(samples, channels)``, integer or float, any
@@ -280,6 +295,9 @@ class LiveStream:
         slices of the longest step, so that no window outgrows the context and a step."""
         if self._recorder is not None and len(samples):
             self._recorder.write(samples)
+        if len(samples):
+            keep = round(RECENT_S * self._rate)
+            self._recent = np.concatenate([self._recent[-keep:], samples[-keep:]])[-keep:]
         for start in range(0, len(samples), self._max_step):
             piece = samples[start : start + self._max_step]
             self._stats.update(piece)

@@ -77,11 +77,17 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
         expect(live).to_contain_text("Press Record")
         page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
         started = time.monotonic()
+        live_picture = page.locator(f".{PICTURE_CLASS} img").filter(visible=True)
+        expect(live_picture).to_have_count(1)  # the empty frame, shown as recording starts
+        empty_frame = live_picture.get_attribute("src")
         # Words show up while the clip is still playing into the microphone.
         expect(live).to_contain_text(ARMENIAN, timeout=int(duration_s * 1000))
         heard_while_recording = live.inner_text()
         page.screenshot(path=screenshots_dir / "desktop-live-recording.png", full_page=True)
         page.wait_for_timeout(max(0, int((started + duration_s + 0.5 - time.monotonic()) * 1000)))
+        # The picture of the latest audio is drawn once the phrase has closed, still recording.
+        expect(live_picture).not_to_have_attribute("src", empty_frame)
+        page.screenshot(path=screenshots_dir / "desktop-live-picture.png", full_page=True)
         page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
         transcript = page.locator("label", has_text="Transcript").locator("textarea")
         transcript = transcript.filter(visible=True)

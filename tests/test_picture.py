@@ -224,3 +224,16 @@ def test_a_results_picture_shows_its_caption_and_beam_search_cuts(
     )
     unseen = Clip(samples * 0.5)
     assert not columns_of(transcription_picture(transcriber, unseen, result), LM_CUT)
+
+
+def test_a_clock_offset_moves_only_the_ruler() -> None:
+    """The live tab draws the latest seconds of a stream with the stream's clock."""
+    from hyasr_space.picture import LEGEND_H, RULER_H
+
+    samples = (0.1 * np.random.default_rng(3).standard_normal(20 * 16_000)).astype(np.float32)
+    words = [Word("բարև", 1.0, 2.0, 0.9)]
+    plain = np.asarray(speech_picture(samples, 16_000, words))
+    shifted = np.asarray(speech_picture(samples, 16_000, words, clock_offset_s=41.37))
+    ruler = slice(LEGEND_H, LEGEND_H + RULER_H)
+    assert (plain[ruler] != shifted[ruler]).any()
+    np.testing.assert_array_equal(plain[LEGEND_H + RULER_H :], shifted[LEGEND_H + RULER_H :])

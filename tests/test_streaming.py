@@ -293,3 +293,17 @@ def test_a_recording_holds_the_heard_audio_at_16_khz(tone: Transcriber, tmp_path
     # 16-bit PCM of the resampled audio: the same waveform within rounding and filtering
     assert np.corrcoef(recorded[: len(samples)], samples[: len(recorded)])[0, 1] > 0.99
     assert tone.transcribe(path, "greedy").best.text == result.best.text
+
+
+def test_recent_audio_is_the_latest_20_seconds(tone: Transcriber, tmp_path: Path) -> None:
+    from hyasr_space.streaming import RECENT_S
+
+    rng = np.random.default_rng(8)
+    samples = (0.1 * rng.standard_normal(int(25.5 * RATE))).astype(np.float32)
+    stream = tone.stream("greedy", recording=tmp_path / "all.wav")
+    assert stream.recent()[0].size == 0
+    feed_in_chunks(stream, samples, RATE, rng, 0.05, 1.5)
+    recent, start_s = stream.recent()
+    assert len(recent) == round(RECENT_S * RATE)
+    assert start_s == pytest.approx(25.5 - RECENT_S, abs=1e-3)
+    np.testing.assert_allclose(recent, samples[-len(recent) :], atol=1e-6)

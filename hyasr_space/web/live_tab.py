@@ -42,9 +42,10 @@ import numpy as np
 
 from ..errors import AudioDecodeError, HyasrError
 from ..lm import LMSettings
+from ..picture import speech_picture
 from ..results import Partial, Transcription
 from ..settings import GREEDY, LM, SAMPLE_RATE, Settings
-from ..streaming import LiveStream
+from ..streaming import RECENT_S, LiveStream
 from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
@@ -91,6 +92,7 @@ class LiveSession:
         self.recordings = SessionFiles(prefix="hyasr-live-audio-")  # for player and picture
         self._recorded = 0
         self.partial: Partial | None = None
+        self.pictured = ""  # the stable text when the live picture was last drawn
         self.notes: list[str] = []
         self.heard_s = 0.0  # audio that reached the server
         self.since = 0.0  # when the stream's first chunk began, by the server's clock
@@ -100,6 +102,7 @@ class LiveSession:
     def begin(self, stream: LiveStream, now: float, first_s: float) -> None:
         """Start feeding `stream` (call under `lock`)."""
         self.stream, self.partial, self.notes = stream, None, []
+        self.pictured = ""
         self.heard_s, self.since = 0.0, now - first_s
         self._chunks = queue.Queue()
         self._worker = threading.Thread(
@@ -225,7 +228,7 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
             session.last_chunk = time.monotonic()
         return (
             _live_html(None), "", *_cleared(), gr.Timer(active=True), session,
-            *speech_view.cleared(),
+            *_recording_views(),
         )  # fmt: skip
 
     def step(chunk: Any, session: LiveSession | None, choice: str, *lm: Any) -> tuple[Any, ...]:
@@ -278,16 +281,24 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
             return finish(session)
 
     def tick(session: LiveSession | None) -> tuple[Any, ...]:
+        skip = (gr.skip(), gr.skip())
         if session is None or session.stream is None:
-            return _unchanged(session)
+            return (*_unchanged(session), *skip)
         with session.lock:
             if session.stream.finished:
-                return _unchanged(session, timer_active=False)
+                return (*_unchanged(session, timer_active=False), *skip)
             if session.heard_s >= limit:
-                return finish(session, stopped=f"Live mode stops after {limit:g} s.")
-            if time.monotonic() - session.last_chunk < IDLE_S:
-                return _unchanged(session)
-            return finish(session)
+                stopped = f"Live mode stops after {limit:g} s."
+                return (*finish(session, stopped=stopped), *skip)
+            if time.monotonic() - session.last_chunk >= IDLE_S:
+                return (*finish(session), *skip)
+            stream, partial = session.stream, session.partial
+        # While recording: the picture of the latest audio, redrawn when a phrase closed
+        # (drawn outside the lock, so the chunks keep coming in meanwhile).
+        if partial is None or partial.stable == session.pictured:
+            return (*_unchanged(session), *skip)
+        session.pictured = partial.stable
+        return (*_unchanged(session), live_picture(stream, partial), gr.skip())
 
     def decode_again(session: LiveSession | None, choice: str, *lm: Any) -> tuple[Any, ...]:
         if session is None or session.stream is None or not session.stream.finished:
@@ -321,7 +332,7 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
     timer.tick(
         tick,
         inputs=[session_state],
-        outputs=outputs,
+        outputs=[*outputs, picture, picture_box],
         show_progress="hidden",  # a tick a second must not flash every output
         api_visibility="private",
     )
@@ -340,6 +351,31 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
     longest = max(settings.max_duration_s, limit + settings.live_max_step_s + 1.0)
     recorded = replace(settings, max_duration_s=longest)
     speech_view.show_after(shown, views, recording, last_result, transcriber, recorded)
+
+
+def _recording_views() -> tuple[Any, ...]:
+    """`ResultViews` while recording: no player or Share link yet; the picture's box shown
+    now, holding the empty frame of `RECENT_S` that the live picture fills. Showing the box
+    later, in the middle of a recording, re-lays out the page, and Chromium's capture
+    then lost or garbled audio (the browser test's text moved by 21 % CER, 2 runs of 2;
+    updating only the image, 0 of 4)."""
+    player, _, _, share = speech_view.cleared()
+    frame = speech_picture(np.zeros(round(RECENT_S * SAMPLE_RATE), np.float32), SAMPLE_RATE)
+    return player, gr.Column(visible=True), frame, share
+
+
+def live_picture(stream: LiveStream, partial: Partial) -> Any:
+    """The picture of the speech (picture.py) over the stream's latest `RECENT_S` of audio,
+    with the words heard in it, times relative to its start."""
+    samples, start_s = stream.recent()
+    if not samples.size:
+        return gr.skip()
+    words = [
+        replace(word, start=max(0.0, word.start - start_s), end=word.end - start_s)
+        for word in partial.words
+        if word.end > start_s
+    ]
+    return speech_picture(samples, stream.sample_rate, words, clock_offset_s=start_s)
 
 
 def read_chunk(path: str | None) -> tuple[int, np.ndarray]:
