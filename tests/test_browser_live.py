@@ -109,6 +109,16 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
             # on a loaded machine audio goes missing, and the page must say so.
             expect(lost_note).to_be_visible()
         page.screenshot(path=screenshots_dir / "desktop-live-done.png", full_page=True)
+        # A second recording starts from an empty frame again, which stays up (clearing the
+        # last result must not hide it) while the first result's player goes away.
+        page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
+        expect(live_picture).to_have_attribute("src", empty_frame)
+        expect(page.get_by_test_id(f"waveform-{PLAYER_LABEL}").filter(visible=True)).to_have_count(
+            0
+        )
+        page.wait_for_timeout(2000)
+        expect(live_picture).to_have_count(1)
+        page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
         assert not page.dialogs
     assert ARMENIAN.search(heard_while_recording)
     if heard_s >= duration_s - 2 * MISSING_AT_THE_ENDS_S:  # the server heard the whole clip

@@ -102,6 +102,8 @@ def show_after(
     quiet = {"api_visibility": "private", "show_progress": "hidden"}
 
     async def player(path: str | None, transcription: Transcription | None) -> Any:
+        if transcription is None:  # a result cleared (the Live tab's new recording)
+            return gr.skip()
         cues = player_cues(transcription, limits)
         if not path or not cues:  # nothing to caption (silence): no empty box either
             return gr.update(value=None, visible=False)
@@ -124,7 +126,9 @@ def show_after(
         **quiet,  # queued: drawing a long file takes a second of CPU
     ).success(
         # The label again: an update without it would save the default in a shared page.
-        lambda transcription: gr.update(visible=transcription is not None, value=SHARE_LABEL),
+        lambda transcription: (
+            gr.skip() if transcription is None else gr.update(visible=True, value=SHARE_LABEL)
+        ),
         inputs=[result],
         outputs=[views.share],
         queue=False,
@@ -152,7 +156,9 @@ def _picture(
 ) -> tuple[Any, gr.Column]:
     """The picture of `result` and its box's visibility. The audio is decoded again: a
     state holding every session's samples would cost far more memory than this."""
-    if transcriber is None or not audio or result is None:
+    if result is None:  # a result cleared: whoever cleared it set the views
+        return gr.skip(), gr.skip()
+    if transcriber is None or not audio:
         return None, gr.Column(visible=False)
     try:
         clip = load_audio(audio, settings)
