@@ -307,3 +307,19 @@ def test_recent_audio_is_the_latest_20_seconds(tone: Transcriber, tmp_path: Path
     assert len(recent) == round(RECENT_S * RATE)
     assert start_s == pytest.approx(25.5 - RECENT_S, abs=1e-3)
     np.testing.assert_allclose(recent, samples[-len(recent) :], atol=1e-6)
+
+
+def test_the_lag_notice_suggests_what_this_model_can_still_do(
+    tone: Transcriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyasr_space.web.live_tab import lag_notice
+
+    stream, model = tone.stream("greedy"), tone.model
+    assert (model.device, model.dtype) == ("cpu", "float32")
+    assert "HYASR_DTYPE=int8" in lag_notice(stream)
+    monkeypatch.setattr(model, "preparing", "int8")
+    assert "being prepared" in lag_notice(stream)
+    monkeypatch.setattr(model, "preparing", None)
+    monkeypatch.setattr(model, "dtype", "int8")  # already the fast path: nothing to switch
+    notice = lag_notice(stream)
+    assert "HYASR_DTYPE" not in notice and "faster machine or a GPU" in notice

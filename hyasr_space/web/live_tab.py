@@ -68,8 +68,7 @@ TICK_S = 1.0
 LAG_NOTICE = (
     "**Live mode lags on this hardware:** recognising a second of speech takes more than "
     "a second here, so the text falls behind the speaker. Transcribe a recording on the "
-    "Transcribe tab instead, or run the app with `HYASR_DTYPE=int8` (several times faster "
-    "on a CPU)."
+    "Transcribe tab instead"
 )
 
 
@@ -265,7 +264,7 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
         if lost > LOST_NOTICE_S:
             notes.append(_lost_notice(lost))
         if session.stream.lagging:
-            notes.append(LAG_NOTICE)
+            notes.append(lag_notice(session.stream))
         return (
             _live_html(session.stream.latest, done=True),
             "  \n".join(notes),
@@ -468,10 +467,20 @@ def _status(session: LiveSession, now: float) -> Any:
     if lost > LOST_NOTICE_S:
         lines.append(_lost_notice(lost))
     if stream is not None and stream.lagging:
-        lines.append(LAG_NOTICE)
+        lines.append(lag_notice(stream))
     elif stream is not None and stream.step_s > stream.settings.live_step_s * 1.5:
         lines.append(f"The text updates every {stream.step_s:.1f} s on this hardware.")
     return "  \n".join(lines) if lines else gr.skip()
+
+
+def lag_notice(stream: LiveStream) -> str:
+    """What to do about a stream that falls behind, by what the model runs on now."""
+    model = stream.transcriber.model
+    if model.preparing == "int8":
+        return f"{LAG_NOTICE}; a faster int8 model is being prepared and takes over when ready."
+    if model.device == "cpu" and model.dtype != "int8":
+        return f"{LAG_NOTICE}, or run the app with `HYASR_DTYPE=int8` (several times faster)."
+    return f"{LAG_NOTICE}: live mode needs a faster machine or a GPU for this model."
 
 
 def _lost_notice(lost: float) -> str:
