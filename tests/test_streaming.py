@@ -323,3 +323,27 @@ def test_the_lag_notice_suggests_what_this_model_can_still_do(
     monkeypatch.setattr(model, "dtype", "int8")  # already the fast path: nothing to switch
     notice = lag_notice(stream)
     assert "HYASR_DTYPE" not in notice and "faster machine or a GPU" in notice
+
+
+def test_live_streams_past_the_limit_are_refused_until_a_slot_frees(tone: Transcriber) -> None:
+    from hyasr_space.web.live_tab import STALE_S, LiveSession, StreamSlots, busy_notice
+
+    slots, now = StreamSlots(2), 100.0
+    first, second, third = LiveSession(), LiveSession(), LiveSession()
+    for session in (first, second, third):
+        session.last_chunk = now
+    assert slots.take(first, now) and slots.take(second, now)
+    assert slots.take(first, now)  # a session already holding its slot keeps it
+    assert not slots.take(third, now)
+    assert "2 live streams are open" in busy_notice(slots) and "=2" in busy_notice(slots)
+    # finishing a stream gives its slot back
+    first.begin(tone.stream("greedy"), now, 0.0)
+    first.end()
+    assert slots.open == 1 and slots.take(third, now)
+    # a stream with no chunk for STALE_S (its tab was closed while recording) is dropped
+    fourth = LiveSession()
+    assert not slots.take(fourth, now + 1.0)
+    assert slots.take(fourth, now + STALE_S + 1.0)
+    # a closed tab gives its slot back too
+    fourth.close()
+    assert fourth not in slots._open and fourth.slots is None

@@ -22,7 +22,8 @@ event also ends at its `time_limit`. So a stream is finished by whichever comes 
 `stop_recording`; the stream reaching `live_time_limit_s` of audio; or a timer, running
 only while recording, that finds no chunk for `IDLE_S`. Finishing is idempotent, and a
 chunk that arrives after it is ignored. Each session's stream and download folder are
-freed when its tab closes (`gr.State(delete_callback=...)`).
+freed when its tab closes (`gr.State(delete_callback=...)`). At most
+`live_max_streams` streams are open at once (`StreamSlots`); one more is told so.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from .transcribe_tab import (
 
 log = logging.getLogger(__name__)
 
+STALE_S = 30.0  # an open stream without a chunk for this long was left (a closed tab)
 IDLE_S = 3.0  # no chunk for this long while "recording": the recording has ended
 LOST_NOTICE_S = 1.0  # audio missing on the way from the browser before the page says so
 TICK_S = 1.0
@@ -70,6 +72,37 @@ LAG_NOTICE = (
     "a second here, so the text falls behind the speaker. Transcribe a recording on the "
     "Transcribe tab instead"
 )
+
+
+class StreamSlots:
+    """At most `limit` live streams open at once in this app; past it a new stream is
+    refused with a message rather than left to wait. (Gradio holds a worker for a
+    streaming event as long as it runs, so its own concurrency limit would queue the
+    stream silently while the browser drops its audio.) A stream that has had no chunk
+    for `STALE_S` (its tab closed while recording) gives its slot up to the next one."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: set[LiveSession] = set()
+        self._lock = threading.Lock()
+
+    def take(self, session: LiveSession, now: float) -> bool:
+        with self._lock:
+            stale = {held for held in self._open if now - held.last_chunk > STALE_S}
+            self._open -= stale
+            if session not in self._open and len(self._open) >= self.limit:
+                return False
+            self._open.add(session)
+            session.slots = self
+            return True
+
+    def release(self, session: LiveSession) -> None:
+        with self._lock:
+            self._open.discard(session)
+
+    @property
+    def open(self) -> int:
+        return len(self._open)
 
 
 class LiveSession:
@@ -90,6 +123,7 @@ class LiveSession:
         self.files = SessionFiles(prefix="hyasr-live-")
         self.recordings = SessionFiles(prefix="hyasr-live-audio-")  # for player and picture
         self._recorded = 0
+        self.slots: StreamSlots | None = None  # the slot its open stream holds
         self.partial: Partial | None = None
         self.pictured = ""  # the stable text when the live picture was last drawn
         self.notes: list[str] = []
@@ -133,7 +167,13 @@ class LiveSession:
             self._chunks.put(None)
             self._worker.join()
             self._worker = None
+        self._release()
         return self.stream.finish()
+
+    def _release(self) -> None:
+        if self.slots is not None:
+            self.slots.release(self)
+            self.slots = None
 
     def _work(self, stream: LiveStream, chunks: queue.Queue) -> None:
         while True:
@@ -153,6 +193,7 @@ class LiveSession:
     def close(self) -> None:
         if self._worker is not None:
             self._chunks.put(None)
+        self._release()
         self.stream = None
         self.files.close()
         self.recordings.close()
@@ -173,6 +214,7 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
     defaults = transcriber.lm_defaults
     limit = settings.live_time_limit_s
     limits = CaptionLimits.from_settings(settings)
+    slots = StreamSlots(settings.live_max_streams)
     doubtful = settings.doubtful_confidence
     with gr.Row():
         with gr.Column():
@@ -243,6 +285,9 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
                 if late or (stream is None and not session.armed):
                     return gr.skip(), gr.skip(), session  # landed after the end: result stands
                 # the first chunk (or a new recording whose start_recording was lost)
+                if not slots.take(session, now):
+                    session.armed = False  # the rest of this recording is not heard
+                    return gr.skip(), busy_notice(slots), session
                 stream = transcriber.stream(
                     choice, lm_options(*lm), recording=session.new_recording()
                 )
@@ -323,6 +368,9 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
         show_progress="hidden",
         stream_every=settings.live_step_s,  # the microphone itself sends every 0.1 s
         time_limit=limit + 5 * settings.live_step_s,  # the stream itself stops at `limit`
+        # Each open stream holds a Gradio worker while it runs; the handler only queues
+        # chunks, and StreamSlots bounds the streams with a message instead of a silent wait.
+        concurrency_limit=None,
         api_visibility="private",
     )
     microphone.stop_recording(
@@ -471,6 +519,14 @@ def _status(session: LiveSession, now: float) -> Any:
     elif stream is not None and stream.step_s > stream.settings.live_step_s * 1.5:
         lines.append(f"The text updates every {stream.step_s:.1f} s on this hardware.")
     return "  \n".join(lines) if lines else gr.skip()
+
+
+def busy_notice(slots: StreamSlots) -> str:
+    return (
+        f"**Live mode is busy:** {slots.open} live streams are open, the most this server "
+        f"takes at once (`HYASR_LIVE_MAX_STREAMS`={slots.limit}); this recording was not "
+        "heard. Stop, and record again in a minute, or record on the Transcribe tab."
+    )
 
 
 def lag_notice(stream: LiveStream) -> str:
