@@ -28,10 +28,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 LEAD_S, TAIL_S = 0.5, 2.0  # silence around the speech: the phrase closes in the tail
 ARMENIAN = re.compile("[\u0561-\u0587]")
-# The browser resamples the clip to 48 kHz and back, which moves a few letters of the small
-# demo model's output; what the live path adds on top is measured to be nothing
-# (tests/test_streaming.py compares it with offline on the same samples).
-MAX_CER_AGAINST_FILE = 0.1
+# The live text against a file transcription of what the server heard (its recording):
+# the same text but where a phrase border gives the demo model other context
+# (tests/test_streaming.py, README "Live captions").
+MAX_CER_AGAINST_HEARD = 0.1
+# Gradio 6.31 keeps only the newest chunk while the server is busy with the last one
+# (live_tab.py), so on a busy machine a 0.1 s chunk can go missing mid-speech, unnoticed
+# among the arrival jitter: it moved the text by 13 % CER once in about 15 runs. A chunk
+# reader that garbled every chunk would be near 100 %.
+MAX_CER_TRANSPORT = 0.3
+# The player's download link: the recording the server made of the stream.
+RECORDING_URL = """() => Array.from(document.querySelectorAll('a[href*="live-"]'))
+    .map(a => a.href).find(u => u.endsWith('.wav')) || null"""
 # The browser drops what it records while the stream connects, and the last chunk after
 # Stop: a few tenths of a second of the silence around the speech.
 MISSING_AT_THE_ENDS_S = 0.5
@@ -109,6 +117,11 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
             # on a loaded machine audio goes missing, and the page must say so.
             expect(lost_note).to_be_visible()
         page.screenshot(path=screenshots_dir / "desktop-live-done.png", full_page=True)
+        # What the server heard: the player's download link serves the stream's recording.
+        recording_url = page.evaluate(RECORDING_URL)
+        assert recording_url, "the player offers no recording"
+        heard_path = live_clip.parent / "heard.wav"
+        heard_path.write_bytes(page.request.get(recording_url).body())
         # A second recording starts from an empty frame again, which stays up (clearing the
         # last result must not hide it) while the first result's player goes away.
         page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
@@ -121,12 +134,51 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
         page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
         assert not page.dialogs
     assert ARMENIAN.search(heard_while_recording)
-    if heard_s >= duration_s - 2 * MISSING_AT_THE_ENDS_S:  # the server heard the whole clip
-        from_file = Transcriber.load("demo").transcribe(live_clip).best.text
+    demo = Transcriber.load("demo")
+    # The live result is the file result of what reached the server ...
+    from_heard = demo.transcribe(heard_path).best.text
+    rates = error_rates([from_heard], [final])
+    assert rates.cer <= MAX_CER_AGAINST_HEARD, f"live {final!r}, heard {from_heard!r}"
+    # ... and that is the clip, less what the transport dropped (see MAX_CER_TRANSPORT).
+    from_file = demo.transcribe(live_clip).best.text
+    if heard_s >= duration_s - 2 * MISSING_AT_THE_ENDS_S:
         rates = error_rates([from_file], [final])
-        assert rates.cer <= MAX_CER_AGAINST_FILE, f"live {final!r}, file {from_file!r}"
+        assert rates.cer <= MAX_CER_TRANSPORT, f"live {final!r}, file {from_file!r}"
     else:
         pytest.xfail(f"the server heard {heard_s} of {duration_s:.1f} s (a loaded machine)")
+
+
+def test_streams_run_side_by_side_and_one_past_the_limit_is_told(
+    live_browser, screenshots_dir: Path
+) -> None:
+    """Two people stream at once although Gradio's concurrency limit is 1 (an open stream
+    holds a Gradio worker for as long as it runs); a third, past `live_max_streams`, is
+    told that live mode is busy instead of waiting silently."""
+    settings = app_settings(
+        Settings().demo_model_dir, live_time_limit_s=60.0, concurrency_limit=1,
+        live_max_streams=2,
+    )  # fmt: skip
+    with (
+        serve(settings) as url,
+        open_page(live_browser, url, raw_microphone=True) as first,
+        open_page(live_browser, url, raw_microphone=True) as second,
+        open_page(live_browser, url, raw_microphone=True) as third,
+    ):
+        pages = (first, second, third)
+        for page in pages:
+            page.get_by_role("tab", name="Live").click()
+        for page in pages:
+            page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
+            page.wait_for_timeout(300)  # in this order: the third is the one past the limit
+        for page in (first, second):
+            expect(page.locator(".hyasr-live")).to_contain_text(ARMENIAN)
+        expect(third.get_by_text("Live mode is busy")).to_be_visible()
+        third.screenshot(path=screenshots_dir / "desktop-live-busy.png", full_page=True)
+        for page in pages:
+            page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
+        for page in (first, second):
+            expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
+        assert not any(page.dialogs for page in pages)
 
 
 @pytest.fixture(scope="module")
