@@ -404,8 +404,8 @@ def _recording_views() -> tuple[Any, ...]:
     """`ResultViews` while recording: no player or Share link yet; the picture's box shown
     now, holding the empty frame of `RECENT_S` that the live picture fills. Showing the box
     later, in the middle of a recording, re-lays out the page, and Chromium's capture
-    then lost or garbled audio (the browser test's text moved by 21 % CER, 2 runs of 2;
-    updating only the image, 0 of 4)."""
+    then lost or garbled audio (the browser test's text moved by 21 % CER in 2 runs of 2;
+    updating only the image, in none of the next 7)."""
     player, _, _, share = speech_view.cleared()
     frame = speech_picture(np.zeros(round(RECENT_S * SAMPLE_RATE), np.float32), SAMPLE_RATE)
     return player, gr.Column(visible=True), frame, share
