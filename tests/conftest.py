@@ -71,3 +71,14 @@ def settings(tmp_path: Path) -> Settings:
         examples_dir=tmp_path / "no-examples",
         warm_up=False,
     )
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests keep their screenshots: `HYASR_SCREENSHOTS`, else a temp
+    folder."""
+    folder = os.environ.get("HYASR_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {path}")
+    return path

@@ -87,15 +87,6 @@ RAW_MICROPHONE = """
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("HYASR_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def app_url(model_dir: Path) -> Iterator[str]:
     with serve(app_settings(model_dir)) as url:
         yield url
@@ -122,12 +113,20 @@ def microphone_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
 
 @pytest.fixture(scope="module")
 def browser(microphone_clip: tuple[Path, str] | None) -> Iterator[object]:
+    with launch_chromium(microphone_clip[0] if microphone_clip else None) as chromium:
+        yield chromium
+
+
+@contextmanager
+def launch_chromium(microphone: Path | None = None) -> Iterator[object]:
+    """Chromium with CHROMIUM_ARGS; with `microphone`, its fake capture device plays that
+    WAV file once (then silence) to every page that records."""
     args = list(CHROMIUM_ARGS)
-    if microphone_clip is not None:
+    if microphone is not None:
         args += [
             "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={microphone_clip[0]}%noloop",
+            f"--use-file-for-fake-audio-capture={microphone}%noloop",
         ]
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile
 from servers import app_settings, serve
-from test_browser import CHROMIUM, CHROMIUM_ARGS, MIC_EXAMPLE, expect, open_page, sync_api
+from test_browser import MIC_EXAMPLE, expect, launch_chromium, open_page
 
 from hyasr_space import Transcriber
 from hyasr_space.settings import Settings
@@ -60,22 +60,12 @@ def live_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def live_browser(live_clip: Path) -> Iterator[object]:
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={live_clip}%noloop",
-    ]
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium(live_clip) as chromium:
+        yield chromium
 
 
 def test_live_text_grows_while_recording_and_matches_the_file_after(
-    live_browser, live_clip: Path, screenshots_dir: Path
+    live_browser, live_clip: Path, screenshots: Path
 ) -> None:
     duration_s = soundfile.info(live_clip).duration
     settings = app_settings(Settings().demo_model_dir, live_time_limit_s=60.0)
@@ -91,11 +81,11 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
         # Words show up while the clip is still playing into the microphone.
         expect(live).to_contain_text(ARMENIAN, timeout=int(duration_s * 1000))
         heard_while_recording = live.inner_text()
-        page.screenshot(path=screenshots_dir / "desktop-live-recording.png", full_page=True)
+        page.screenshot(path=screenshots / "desktop-live-recording.png", full_page=True)
         page.wait_for_timeout(max(0, int((started + duration_s + 0.5 - time.monotonic()) * 1000)))
         # The picture of the latest audio is drawn once the phrase has closed, still recording.
         expect(live_picture).not_to_have_attribute("src", empty_frame)
-        page.screenshot(path=screenshots_dir / "desktop-live-picture.png", full_page=True)
+        page.screenshot(path=screenshots / "desktop-live-picture.png", full_page=True)
         page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
         transcript = page.locator("label", has_text="Transcript").locator("textarea")
         transcript = transcript.filter(visible=True)
@@ -116,7 +106,7 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
             # Gradio keeps only the newest chunk while the server is busy (live_tab.py):
             # on a loaded machine audio goes missing, and the page must say so.
             expect(lost_note).to_be_visible()
-        page.screenshot(path=screenshots_dir / "desktop-live-done.png", full_page=True)
+        page.screenshot(path=screenshots / "desktop-live-done.png", full_page=True)
         # What the server heard: the player's download link serves the stream's recording.
         recording_url = page.evaluate(RECORDING_URL)
         assert recording_url, "the player offers no recording"
@@ -149,7 +139,7 @@ def test_live_text_grows_while_recording_and_matches_the_file_after(
 
 
 def test_streams_run_side_by_side_and_one_past_the_limit_is_told(
-    live_browser, screenshots_dir: Path
+    live_browser, screenshots: Path
 ) -> None:
     """Two people stream at once although Gradio's concurrency limit is 1 (an open stream
     holds a Gradio worker for as long as it runs); a third, past `live_max_streams`, is
@@ -173,19 +163,9 @@ def test_streams_run_side_by_side_and_one_past_the_limit_is_told(
         for page in (first, second):
             expect(page.locator(".hyasr-live")).to_contain_text(ARMENIAN)
         expect(third.get_by_text("Live mode is busy")).to_be_visible()
-        third.screenshot(path=screenshots_dir / "desktop-live-busy.png", full_page=True)
+        third.screenshot(path=screenshots / "desktop-live-busy.png", full_page=True)
         for page in pages:
             page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
         for page in (first, second):
             expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
         assert not any(page.dialogs for page in pages)
-
-
-@pytest.fixture(scope="module")
-def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import os
-
-    folder = os.environ.get("HYASR_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -23,11 +23,10 @@ from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .session_files import SessionFiles, close_session_files
-from .transcribe_tab import TranscribePage, result_tables, word_table_rows
+from .transcribe_tab import TranscribePage, confidence_box, result_tables, word_table_rows
 
 API_NAME = "align"
 TAB_NAME = "Align"
-CONFIDENCE_LABEL = "Confidence (doubtful words in red)"
 WORD_COLUMNS = ["word", "start (s)", "end (s)", "confidence"]
 
 
@@ -163,7 +162,7 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
                 )
                 button = gr.Button("Align", variant="primary", interactive=transcriber is not None)
             with gr.Column():
-                view = gr.HighlightedText(label=CONFIDENCE_LABEL, show_inline_category=False)
+                view = confidence_box()
                 details = gr.Markdown()
                 player = speech_view.player_view()
                 segments, words = result_tables(WORD_COLUMNS)

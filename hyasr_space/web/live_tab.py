@@ -28,6 +28,7 @@ freed when its tab closes (`gr.State(delete_callback=...)`). At most
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import queue
@@ -56,6 +57,7 @@ from .transcribe_tab import (
     WORD_COLUMNS,
     _lm_settings,
     _render,
+    confidence_box,
     decoder_comparison,
     decoder_controls,
     result_tables,
@@ -232,9 +234,7 @@ def live_tab(settings: Settings, transcriber: Transcriber | None, problem: str |
             live = gr.HTML(_live_html(None), label="Live transcript", elem_id="hyasr-live")
             status = gr.Markdown()
             text = gr.Textbox(label="Transcript", lines=4, interactive=False, buttons=["copy"])
-            confidence = gr.HighlightedText(
-                label="Confidence (doubtful words in red)", show_inline_category=False
-            )
+            confidence = confidence_box()
             comparison, greedy_view, lm_view = decoder_comparison()
             info = gr.Markdown()
             player = speech_view.player_view()
@@ -407,8 +407,13 @@ def _recording_views() -> tuple[Any, ...]:
     then lost or garbled audio (the browser test's text moved by 21 % CER in 2 runs of 2;
     updating only the image, in none of the next 7)."""
     player, _, _, share = speech_view.cleared()
-    frame = speech_picture(np.zeros(round(RECENT_S * SAMPLE_RATE), np.float32), SAMPLE_RATE)
-    return player, gr.Column(visible=True), frame, share
+    return player, gr.Column(visible=True), _empty_frame(), share
+
+
+@functools.cache
+def _empty_frame() -> Any:
+    """The picture of `RECENT_S` of silence: the same for every recording, drawn once."""
+    return speech_picture(np.zeros(round(RECENT_S * SAMPLE_RATE), np.float32), SAMPLE_RATE)
 
 
 def live_picture(stream: LiveStream, partial: Partial) -> Any:

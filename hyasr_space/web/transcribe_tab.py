@@ -36,6 +36,7 @@ DECODER_LABELS = {
     LM: "Beam search + language model",
     BOTH: "Both, side by side",
 }
+CONFIDENCE_LABEL = "Confidence (doubtful words in red)"
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,7 @@ def transcribe_tab(
                 label="Transcript (correct it, then Re-align)", lines=4, buttons=["copy"]
             )
             realign = gr.Button("Re-align", interactive=problem is None)
-            confidence = gr.HighlightedText(
-                label="Confidence (doubtful words in red)", show_inline_category=False
-            )
+            confidence = confidence_box()
             comparison, greedy_view, lm_view = decoder_comparison()
             info = gr.Markdown()
             player = speech_view.player_view()
@@ -210,6 +209,11 @@ def decoder_controls(
             0, 50, value=defaults.hotword_weight, step=0.5, label="hotword weight"
         )
     return decoder, alpha, beta, beam_width, hotwords, hotword_weight
+
+
+def confidence_box() -> gr.HighlightedText:
+    """The best transcript's words, doubtful ones shaded red (`align_tab.confidence_view`)."""
+    return gr.HighlightedText(label=CONFIDENCE_LABEL, show_inline_category=False)
 
 
 def decoder_comparison() -> tuple[gr.Row, gr.HighlightedText, gr.HighlightedText]:
