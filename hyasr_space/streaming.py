@@ -91,8 +91,8 @@ import numpy as np
 
 from .errors import InvalidRequestError
 from .results import DecoderChoice, Logits, Partial, Phrase, Transcript, Transcription, Word
+from .runtime.windows import conv_frames
 from .settings import GREEDY, LM, Settings
-from .windows import conv_frames
 
 if TYPE_CHECKING:
     from .lm import LMSettings
