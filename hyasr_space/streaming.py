@@ -79,7 +79,6 @@ leaves the stream as it was.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
@@ -91,7 +90,7 @@ import numpy as np
 
 from .errors import InvalidRequestError
 from .results import DecoderChoice, Logits, Partial, Phrase, Transcript, Transcription, Word
-from .runtime.windows import conv_frames
+from .runtime.windows import RunningStatistics
 from .settings import GREEDY, LM, Settings
 
 if TYPE_CHECKING:
@@ -137,9 +136,7 @@ class LiveStream:
         self._rate = model.sample_rate
         self._frame_step = model.frame_step
         self._field = model.receptive_field
-        self._kernels, self._strides = model.conv_kernels, model.conv_strides
         self._seconds_per_frame = model.seconds_per_frame
-        self._normalize = _normalizes(model)
         self._blank = transcriber.vocabulary.blank_id
         self._left = round(settings.live_left_context_s * self._rate / self._frame_step)
         self._left *= self._frame_step  # whole frames, so windows start on the frame grid
@@ -154,7 +151,7 @@ class LiveStream:
 
         self._lock = threading.Lock()
         self._resampler = _Resampler(self._rate)
-        self._stats = _RunningStats()
+        self._stats = RunningStatistics()
         self._buffer = np.zeros(0, np.float32)
         self._origin = 0  # stream sample index of _buffer[0]
         self._received = 0  # samples heard (16 kHz)
@@ -312,11 +309,8 @@ class LiveStream:
         """The network's scores for stream samples [start, end) (start on the frame grid),
         normalised by the running estimate; (first frame, scores)."""
         window = self._buffer[start - self._origin : end - self._origin]
-        if len(window) < self._field:  # too short for one frame: padded, as model.logits does
-            window = np.pad(window, (0, self._field - len(window)))
-        mean, scale = self._stats.estimate() if self._normalize else (0.0, 1.0)
         started = time.perf_counter()
-        scores = self._model.forward([((window - mean) / scale).astype(np.float32)])[0]
+        scores = self._model.scores(window, self._stats.estimate())
         self.compute_s += time.perf_counter() - started
         return start // self._frame_step, scores
 
@@ -425,7 +419,7 @@ class LiveStream:
     def _finish_phrases(self) -> None:
         """At the end: one pass over the open phrase and whatever no step has read yet;
         every frame is final."""
-        frames = max(1, conv_frames(self._received, self._kernels, self._strides))
+        frames = max(1, self._model.frames(self._received))
         if not self._received or self._phrase_start >= frames:
             return
         start = max(0, self._phrase_start * self._frame_step - self._left)
@@ -536,30 +530,6 @@ class _Resampler:
         return stream.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
-class _RunningStats:
-    """Mean and variance of every sample so far, as windows.clip_statistics computes them
-    for a whole clip, updated chunk by chunk (Chan et al.'s parallel update, float64)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.mean = 0.0
-        self.m2 = 0.0
-
-    def update(self, samples: np.ndarray) -> None:
-        count = len(samples)
-        mean = float(samples.mean(dtype=np.float64))
-        m2 = float(np.square(samples - mean, dtype=np.float64).sum())
-        total = self.count + count
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.count * count / total
-        self.mean += delta * count / total
-        self.count = total
-
-    def estimate(self) -> tuple[float, float]:
-        variance = self.m2 / self.count if self.count else 0.0
-        return self.mean, float(np.sqrt(variance + 1e-7))
-
-
 def _mono(samples: Any, sample_rate: Any, at_s: float) -> tuple[np.ndarray, list[str]]:
     """A chunk as mono float32 (not yet resampled), and notices about what was repaired.
     Raises `InvalidRequestError` for something that is not audio."""
@@ -637,16 +607,6 @@ def _shifted(transcript: Transcript, seconds: float) -> Transcript:
 def _phrase(transcript: Transcript) -> Phrase:
     words = transcript.words
     return Phrase(transcript.text, words[0].start, words[-1].end, words)
-
-
-def _normalizes(model: Any) -> bool:
-    """Whether the checkpoint's feature extractor normalises its input (do_normalize,
-    true by default), read from its preprocessor_config.json as transformers reads it."""
-    path = model.path / "preprocessor_config.json"
-    try:
-        return bool(json.loads(path.read_text(encoding="utf-8")).get("do_normalize", True))
-    except (OSError, ValueError):
-        return True
 
 
 __all__ = ["LiveStream"]

@@ -77,7 +77,9 @@ class AcousticModel:
         self.receptive_field = conv_frames_receptive_field(self.conv_kernels, self.conv_strides)
         # Windows are normalised with the whole clip's mean and variance (see `logits`), so
         # the extractor only pads; it is a copy because the loaded one is shared.
-        self._normalize = bool(getattr(feature_extractor, "do_normalize", False))
+        # Whether inputs are scaled to zero mean and unit variance (the checkpoint's
+        # do_normalize); `statistics()` gives the values, for a clip or a stream.
+        self.normalizes = bool(getattr(feature_extractor, "do_normalize", False))
         self.feature_extractor = copy.copy(feature_extractor)
         self.feature_extractor.do_normalize = False
         self._key = f"{source.label}:{device}:{dtype}:{id(self)}"
@@ -198,14 +200,12 @@ class AcousticModel:
         """
         if clip.sample_rate != self.sample_rate:
             raise ValueError(f"clip is {clip.sample_rate} Hz, model expects {self.sample_rate}")
-        samples = clip.samples
-        if len(samples) < self.receptive_field:  # too short for even one frame
-            samples = np.pad(samples, (0, self.receptive_field - len(samples)))
+        samples = self.padded(clip.samples)
         windows = self.plan(len(samples))
         # One normalisation for the whole clip, as an unchunked pass would have: per-window
         # statistics would rescale each window differently (a quiet stretch comes out
         # louder) and make the chunked result depend on where the windows fall.
-        mean, scale = clip_statistics(samples) if self._normalize else (0.0, 1.0)
+        mean, scale = self.statistics(samples)
         pieces = []
         done = 0
         for batch in equal_length_batches(windows, self.settings.chunk_batch_size):
@@ -219,6 +219,32 @@ class AcousticModel:
             if progress is not None:
                 progress(done, len(windows))
         return Logits(np.concatenate(pieces).astype(np.float32, copy=False), self.seconds_per_frame)
+
+    # --- the frame grid and normalisation, public for streaming --------------------------
+
+    def frames(self, samples: int) -> int:
+        """Frames the network makes of `samples` samples (frame i starts at sample
+        i * frame_step and sees `receptive_field` samples)."""
+        return conv_frames(samples, self.conv_kernels, self.conv_strides)
+
+    def padded(self, samples: np.ndarray) -> np.ndarray:
+        """`samples`, padded with silence to one frame's receptive field when shorter."""
+        if len(samples) < self.receptive_field:
+            return np.pad(samples, (0, self.receptive_field - len(samples)))
+        return samples
+
+    def statistics(self, samples: np.ndarray) -> tuple[float, float]:
+        """(mean, scale) that inputs are normalised with: the clip's own, as the feature
+        extractor computes them, or (0, 1) when the checkpoint does not normalise."""
+        return clip_statistics(samples) if self.normalizes else (0.0, 1.0)
+
+    def scores(self, samples: np.ndarray, statistics: tuple[float, float]) -> np.ndarray:
+        """The network's scores (frames, vocabulary) for one stretch of raw samples that
+        starts on the frame grid, normalised with `statistics` (a stream's running ones,
+        say); padded to one frame when shorter, as `logits` does."""
+        mean, scale = statistics if self.normalizes else (0.0, 1.0)
+        window = (self.padded(samples) - mean) / scale
+        return self.forward([window.astype(np.float32, copy=False)])[0]
 
     def plan(self, samples: int) -> list[Window]:
         """The windows that `logits` runs a clip of `samples` samples as."""
@@ -254,7 +280,7 @@ class AcousticModel:
             values, mask = pad_to_bucket(values, mask, length, bucket_batch(len(windows)))
         with self._lock:
             scores = forward_on_device(self._key, values, mask, bool(self._buckets))
-        frames = [conv_frames(len(w), self.conv_kernels, self.conv_strides) for w in windows]
+        frames = [self.frames(len(w)) for w in windows]
         return [score[:count] for score, count in zip(scores, frames, strict=True)]
 
     def warm_up(self) -> None:

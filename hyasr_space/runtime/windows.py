@@ -108,3 +108,31 @@ def conv_frames_receptive_field(kernels: Sequence[int], strides: Sequence[int]) 
         field += (kernel - 1) * jump
         jump *= stride
     return field
+
+
+class RunningStatistics:
+    """Mean and variance of every sample so far, as `clip_statistics` computes them for a
+    whole clip, updated chunk by chunk (Chan et al.'s parallel update, float64): a stream
+    cannot see its future, so it normalises by everything heard so far."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+
+    def update(self, samples: np.ndarray) -> None:
+        count = len(samples)
+        if not count:
+            return
+        mean = float(samples.mean(dtype=np.float64))
+        m2 = float(np.square(samples - mean, dtype=np.float64).sum())
+        total = self.count + count
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * self.count * count / total
+        self.mean += delta * count / total
+        self.count = total
+
+    def estimate(self) -> tuple[float, float]:
+        """(mean, scale) as `clip_statistics` returns them."""
+        variance = self.m2 / self.count if self.count else 0.0
+        return self.mean, math.sqrt(variance + 1e-7)
