@@ -31,7 +31,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "caches",
         "heap",
     ),
-    ("results", "settings", "errors", "text"),
+    ("results", "settings", "constants", "errors", "text"),
 )
 FLOOR = {name: level for level, names in enumerate(FLOORS) for name in names}
 
