@@ -15,7 +15,7 @@ constants.py.
 | HYASR_DEMO_MODEL_DIR        | demo_model_dir       | hyasr_space/demo_model                |
 | HYASR_EXAMPLES_DIR          | examples_dir         | examples/ beside the package          |
 | HYASR_DEVICE                | device               | auto (cuda when there is one)         |
-| HYASR_DTYPE                 | dtype                | auto (cuda: bf16/fp16; cpu: precision.py) |
+| HYASR_DTYPE                 | dtype                | auto (cuda: bf16/fp16; cpu: runtime/precision.py) |
 | HYASR_LOW_PRECISION_MIN_MB  | low_precision_min_mb | 100 (smaller models: fp32 on auto)    |
 | HYASR_BACKGROUND_EXPORT     | background_export    | 1 (int8 made while the app serves)    |
 | HYASR_CACHE_DIR             | cache_dir            | /data/hyasr-space (a Space's storage) |
@@ -110,7 +110,7 @@ DEFAULT_CACHE_DIR = (
     if PERSISTENT_DIR.is_dir() and os.access(PERSISTENT_DIR, os.W_OK)
     else Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
 )
-DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (quantized.py)
+DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (runtime/int8.py)
 
 __all__ = [
     "ALIGN",
@@ -154,7 +154,7 @@ class Settings:
     examples_dir: Path = PACKAGE_DIR.parent / "examples"
     device: str = "auto"
     dtype: str = "auto"
-    # `auto` on a CPU: models with fewer MB of weights stay float32 (precision.py).
+    # `auto` on a CPU: models with fewer MB of weights stay float32 (runtime/precision.py).
     low_precision_min_mb: float = 100.0
     # `auto` on a CPU, int8 not cached: export it in the background while the interim
     # dtype serves (the app), or just serve the interim dtype (one-shot commands).
@@ -179,7 +179,7 @@ class Settings:
     chunk_context_s: float = 2.5
     chunk_batch_size: int = 4
     logits_cache_size: int = 32
-    # Windows of concurrent requests run as one batch (batching.py); 0 picks by device.
+    # Windows of concurrent requests run as one batch (runtime/batching.py); 0 picks by device.
     request_batch_size: int = 0
     # torch.compile the network (CUDA graphs on a GPU), inputs padded to length buckets so
     # that a handful of shapes is ever compiled (compiled.py).
