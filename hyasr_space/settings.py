@@ -15,7 +15,7 @@ constants.py.
 | HYASR_DEMO_MODEL_DIR        | demo_model_dir       | hyasr_space/demo_model                |
 | HYASR_EXAMPLES_DIR          | examples_dir         | examples/ beside the package          |
 | HYASR_DEVICE                | device               | auto (cuda when there is one)         |
-| HYASR_DTYPE                 | dtype                | auto (cuda: bf16/fp16; cpu: runtime/precision.py) |
+| HYASR_DTYPE                 | dtype                | auto (cuda: bf16/fp16; cpu: precision.py) |
 | HYASR_LOW_PRECISION_MIN_MB  | low_precision_min_mb | 100 (smaller models: fp32 on auto)    |
 | HYASR_BACKGROUND_EXPORT     | background_export    | 1 (int8 made while the app serves)    |
 | HYASR_CACHE_DIR             | cache_dir            | /data/hyasr-space (a Space's storage) |

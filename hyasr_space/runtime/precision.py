@@ -1,7 +1,8 @@
 """Which precision serves on this machine: the CPU's instruction sets, and what they pick.
 
 `HYASR_DTYPE=auto` (the default) means bf16 (fp16 without bf16) on a GPU. On a CPU it
-means the fastest path that keeps the transcripts, by what the CPU has. `CpuFeatures.detect()` reads that once; `cpu_precision` decides:
+means the fastest path that keeps the transcripts, by what the CPU has.
+`CpuFeatures.detect()` reads that once; `cpu_precision` decides:
 
 | the CPU has                               | serves                | until it is ready  |
 | ----------------------------------------- | --------------------- | ------------------ |
