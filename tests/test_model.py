@@ -220,3 +220,23 @@ def test_chunked_forward_keeps_every_word_once(model_dir: Path, settings: Settin
     assert stitched.values.shape == single.values.shape
     assert greedy.decode(single).text == LONG_WORDS
     assert greedy.decode(stitched).text == LONG_WORDS
+
+
+def test_the_public_frame_grid_and_normalisation_are_what_logits_uses(
+    model_dir: Path, settings: Settings
+) -> None:
+    """Streaming runs the network through `frames`, `statistics` and `scores`; one window
+    of them must give exactly the offline logits, on the same frames."""
+    model = load_model(str(model_dir), settings=settings)
+    samples = tone_speech(WORDS)[0].astype(np.float32)
+    logits = model.logits(Clip(samples))
+    scores = model.scores(samples, model.statistics(samples))
+    assert model.normalizes
+    assert scores.shape[0] == model.frames(len(samples)) == logits.frames
+    np.testing.assert_allclose(scores, logits.values, atol=1e-5)
+    # Other statistics give other scores: `scores` really normalises with what it is given.
+    assert not np.allclose(model.scores(samples, (0.0, 1.0)), scores, atol=1e-3)
+    # Shorter than one frame's receptive field: padded to one frame, as `logits` pads.
+    short = samples[: model.receptive_field // 2]
+    assert model.frames(len(model.padded(short))) == 1
+    assert model.scores(short, model.statistics(short)).shape[0] == 1
