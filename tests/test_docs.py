@@ -145,6 +145,46 @@ def test_readme_links_every_docs_page() -> None:
     assert orphans == []
 
 
+def test_every_setting_is_documented() -> None:
+    """Each environment variable settings.py reads has a row in docs/configuration.md."""
+    source = (ROOT / "hyasr_space" / "settings.py").read_text(encoding="utf-8")
+    documented = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    variables = set(re.findall(r"\bHYASR_[A-Z0-9_]+", source))
+    assert len(variables) > 20, "settings.py should name its environment variables"
+    assert sorted(name for name in variables if f"`{name}`" not in documented) == []
+
+
+def test_every_command_and_option_is_documented() -> None:
+    """Each `hyasr` command and each of its long options is named in README.md or
+    docs/cli.md, so `--help` is not the only place to learn of it."""
+    import argparse
+
+    from hyasr_space.cli import build_parser
+
+    text = README.read_text(encoding="utf-8") + (ROOT / "docs" / "cli.md").read_text(
+        encoding="utf-8"
+    )
+    parser = build_parser()
+    commands = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    ).choices
+    assert {"transcribe", "align", "stream", "serve", "card", "eval", "tune-lm"} <= set(commands)
+    missing = [f"hyasr {name}" for name in commands if f"hyasr {name}" not in text]
+    for name, command in commands.items():
+        options = {
+            option
+            for action in command._actions
+            for option in action.option_strings
+            if option.startswith("--") and option != "--help"
+        }
+        missing += [
+            f"hyasr {name} {option}"
+            for option in sorted(options)
+            if not re.search(re.escape(option) + r"(?![\w-])", text)
+        ]
+    assert missing == []
+
+
 def test_no_file_refers_to_notes_outside_the_repository() -> None:
     """Code and docs cite original sources (papers, repositories, documentation), never
     the workplace's shared notes, which a clone does not have."""
