@@ -12,7 +12,6 @@ lists the modules, one line each.
 
 from .alignment import Aligner
 from .audio import AudioInput, load_audio
-from .checkpoints import ModelSource, resolve_model
 from .decoding import Decoder, GreedyDecoder
 from .errors import (
     AudioDecodeError,
@@ -26,8 +25,9 @@ from .errors import (
     ModelUnavailableError,
 )
 from .lm import LMDecoder, LMSettings
-from .model import AcousticModel, load_model
 from .results import Clip, DecoderChoice, Logits, Transcript, Transcription, Word
+from .runtime import AcousticModel, load_model
+from .runtime.checkpoints import ModelSource, resolve_model
 from .settings import DEFAULT_MODEL, Settings
 from .text import error_rates, normalize_text
 from .transcriber import Transcriber

@@ -232,7 +232,7 @@ def test_word_diff_marks_differing_words() -> None:
 
 
 def test_fallback_notice_is_a_banner_on_the_page(model_dir: Path) -> None:
-    from hyasr_space.model import load_model
+    from hyasr_space.runtime import load_model
     from hyasr_space.transcriber import Transcriber
 
     settings = replace(Settings(), fallback_model=None, warm_up=False)
@@ -271,7 +271,7 @@ def test_the_served_app_gives_freed_heap_back(app_url: str) -> None:
     """benchmarks/soak.py: without it the server's RSS climbed ~76 MB per 1000 requests."""
     import threading
 
-    from hyasr_space.heap import trim_heap
+    from hyasr_space.runtime.heap import trim_heap
 
     assert "heap-trimmer" in {thread.name for thread in threading.enumerate()}
     assert trim_heap(collect=True)  # glibc (Debian, the Space image) has malloc_trim

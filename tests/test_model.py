@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from tone_model import LONG_WORDS, WORDS, save_like_transformers_4, tone_speech
 
-from hyasr_space.checkpoints import resolve_model
 from hyasr_space.decoding import GreedyDecoder
 from hyasr_space.errors import ModelUnavailableError
-from hyasr_space.model import AcousticModel, load_model
 from hyasr_space.results import Clip
+from hyasr_space.runtime import AcousticModel, load_model
+from hyasr_space.runtime.checkpoints import resolve_model
+from hyasr_space.runtime.windows import conv_frames, conv_frames_receptive_field, plan_windows
 from hyasr_space.settings import Settings
 from hyasr_space.vocabulary import Vocabulary
-from hyasr_space.windows import conv_frames, conv_frames_receptive_field, plan_windows
 
 KERNELS = (10, 3, 3, 3, 3, 2, 2)
 STRIDES = (5, 2, 2, 2, 2, 2, 2)
@@ -124,7 +124,7 @@ def test_unreachable_hub_uses_the_cache_without_waiting(
 ) -> None:
     from huggingface_hub import constants
 
-    import hyasr_space.checkpoints as model_module
+    import hyasr_space.runtime.checkpoints as model_module
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
@@ -138,7 +138,7 @@ def test_unreachable_hub_uses_the_cache_without_waiting(
 
 
 def test_hub_probe_of_a_closed_port_is_quick() -> None:
-    from hyasr_space.checkpoints import _hub_reachable
+    from hyasr_space.runtime.checkpoints import _hub_reachable
 
     assert _hub_reachable("http://127.0.0.1:9", 1.0) is False
 

@@ -41,7 +41,7 @@ from typing import Any
 from huggingface_hub import HfApi, constants, hf_hub_download
 from huggingface_hub.utils import validate_repo_id
 
-from ..caches import Registry
+from ..runtime.caches import Registry
 from ..settings import PACKAGE_DIR, Settings
 from .provenance import README_NAME, build_report, is_result_file
 from .report import (

@@ -21,8 +21,8 @@ from typing import Any
 import gradio as gr
 
 from ..errors import ModelUnavailableError
-from ..heap import keep_heap_trimmed
-from ..model import on_zero_gpu
+from ..runtime.heap import keep_heap_trimmed
+from ..runtime.policy import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
 from .align_tab import align_tab, wire_realign
