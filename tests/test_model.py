@@ -124,23 +124,21 @@ def test_unreachable_hub_uses_the_cache_without_waiting(
 ) -> None:
     from huggingface_hub import constants
 
-    import hyasr_space.runtime.checkpoints as model_module
+    from hyasr_space.runtime import hub
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     probes = []
-    monkeypatch.setattr(
-        model_module, "_hub_reachable", lambda endpoint, timeout: probes.append(timeout) or False
-    )
+    monkeypatch.setattr(hub, "reachable", lambda endpoint, timeout: probes.append(timeout) or False)
     with pytest.raises(ModelUnavailableError, match="cannot be reached"):
         resolve_model("arampacha/wav2vec2-xls-r-1b-hy-cv", settings=Settings(hub_timeout_s=0.5))
     assert probes == [0.5]
 
 
 def test_hub_probe_of_a_closed_port_is_quick() -> None:
-    from hyasr_space.runtime.checkpoints import _hub_reachable
+    from hyasr_space.runtime import hub
 
-    assert _hub_reachable("http://127.0.0.1:9", 1.0) is False
+    assert hub.reachable("http://127.0.0.1:9", 1.0) is False
 
 
 def test_load_from_directory(model_dir: Path, settings: Settings) -> None:

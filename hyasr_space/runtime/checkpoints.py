@@ -11,13 +11,12 @@ repo has it, else `pytorch_model.bin`).
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ..errors import ModelUnavailableError
 from ..settings import DEMO_MODEL, LM_DIR, Settings
+from . import hub
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def resolve_model(
 
 
 def _resolve_hub(repo_id: str, revision: str | None, settings: Settings) -> ModelSource:
-    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         HFValidationError,
         LocalEntryNotFoundError,
@@ -83,9 +82,9 @@ def _resolve_hub(repo_id: str, revision: str | None, settings: Settings) -> Mode
     )
 
     reason = "the Hub is offline (HF_HUB_OFFLINE)"
-    if not constants.HF_HUB_OFFLINE:
-        reason = f"the Hub ({constants.ENDPOINT}) cannot be reached"
-        if _hub_reachable(constants.ENDPOINT, settings.hub_timeout_s):
+    if not hub.offline():
+        reason = f"the Hub ({hub.endpoint()}) cannot be reached"
+        if hub.reachable(hub.endpoint(), settings.hub_timeout_s):
             try:
                 folder = snapshot_download(
                     repo_id,
@@ -123,17 +122,6 @@ def _online_weight_patterns(repo_id: str, revision: str | None) -> list[str]:
     if any(name.endswith(".safetensors") for name in names):
         return _SAFETENSORS_PATTERNS
     return _BIN_PATTERNS
-
-
-def _hub_reachable(endpoint: str, timeout_s: float) -> bool:
-    """A quick TCP connect, so an unplugged machine fails in seconds, not after retries."""
-    parts = urlsplit(endpoint)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
 
 
 def _hub_source(repo_id: str, folder: Path) -> ModelSource:
