@@ -110,7 +110,7 @@ DEFAULT_CACHE_DIR = (
     if PERSISTENT_DIR.is_dir() and os.access(PERSISTENT_DIR, os.W_OK)
     else Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
 )
-DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (quantized.py)
+DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (runtime/int8.py)
 
 __all__ = [
     "ALIGN",
@@ -154,7 +154,7 @@ class Settings:
     examples_dir: Path = PACKAGE_DIR.parent / "examples"
     device: str = "auto"
     dtype: str = "auto"
-    # `auto` on a CPU: models with fewer MB of weights stay float32 (precision.py).
+    # `auto` on a CPU: models with fewer MB of weights stay float32 (runtime/precision.py).
     low_precision_min_mb: float = 100.0
     # `auto` on a CPU, int8 not cached: export it in the background while the interim
     # dtype serves (the app), or just serve the interim dtype (one-shot commands).
@@ -179,7 +179,7 @@ class Settings:
     chunk_context_s: float = 2.5
     chunk_batch_size: int = 4
     logits_cache_size: int = 32
-    # Windows of concurrent requests run as one batch (batching.py); 0 picks by device.
+    # Windows of concurrent requests run as one batch (runtime/batching.py); 0 picks by device.
     request_batch_size: int = 0
     # torch.compile the network (CUDA graphs on a GPU), inputs padded to length buckets so
     # that a handful of shapes is ever compiled (compiled.py).

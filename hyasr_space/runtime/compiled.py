@@ -10,10 +10,8 @@ only for layer-norm feature encoders (see batching.py), so bucketing is used onl
 those; others compile with dynamic shapes.
 
 The warm-up compiles every length at batch 1; a larger batch compiles when it first
-occurs, and that request waits for it. Off by default: on the 2-vCPU machine it took
-15 % off a float32 forward pass of the 1B model (7.9 -> 6.8 s for 10 s of audio) for
-two minutes of compiling at start-up, and int8 (quantized.py) is 3x faster than that
-anyway; the GPU gain is unmeasured in this project so far (benchmarks/README.md).
+occurs, and that request waits for it. Off by default: on a CPU the gain is small
+beside int8's and costs minutes of compiling at start-up (docs/runtime.md, "Compiling").
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
 """Give freed heap back to the operating system, so that a long-running server's memory
 stays what it uses, not the most it ever used.
 
-Measured with benchmarks/soak.py (thousands of requests from new sessions against the
-demo model; README, "Reliability"): without trimming the server's RSS climbed by about
-76 MB per 1000 requests and never levelled off, although what was live levelled off at
-about 770 MB. The difference was freed memory that glibc's malloc keeps in its arenas
-(about 700 MB free in a 1.2 GB heap, 16 arenas on 2 cores), fed by every request's
-short-lived buffers. `HeapTrimmer` calls `malloc_trim(0)` every
-`Settings.heap_trim_interval_s` seconds from a daemon thread (a call took 50 ms at the
-median and 0.5 s at most on a loaded 2-core machine, holding malloc's locks meanwhile,
-so it is not done after every request). Where the C library is not glibc (macOS,
-musl), there is no `malloc_trim` and this does nothing.
+glibc's malloc keeps freed memory in its arenas, so without trimming a server's RSS
+grows with every request's short-lived buffers and never comes down. `HeapTrimmer`
+calls `malloc_trim(0)` every `Settings.heap_trim_interval_s` seconds from a daemon
+thread, not after every request: a call holds malloc's locks while it runs. Where the C
+library is not glibc (macOS, musl), there is no `malloc_trim` and this does nothing.
+docs/runtime.md ("Memory") has the measurements.
 """
 
 from __future__ import annotations

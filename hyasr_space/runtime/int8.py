@@ -64,10 +64,9 @@ class OnnxCTC:
         options.intra_op_num_threads = threads or _cpu_count()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle worker threads sleep instead of spinning: on 2 shared cores spinning took
-        # CPU from everything else (the beam search, other requests, the export) for
-        # nothing: 10 s of audio through the 1B model took 4.2 CPU s spinning and 2.9 s
-        # not (25 -> 20 s of wall time on a machine loaded by other jobs).
+        # Idle worker threads sleep instead of spinning: spinning takes CPU from
+        # everything else (the beam search, other requests, the export) for nothing
+        # (docs/runtime.md, "int8 on the CPU").
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.config = config

@@ -23,10 +23,8 @@ def export_stage(model_dir: Path, path: Path) -> dict[str, Any]:
     whose weights were never loaded (uninitialised memory that the trace only reads, so
     it stays unallocated), then the checkpoint's weights copied one tensor at a time
     from its files into one external file beside `path` (`CheckpointReader`).
-
-    Tracing the loaded 1B network peaked at 6.4 GB (its 3.9 GB of weights, the pages of
-    the file they were mapped from, and the trace); this way the stage holds the
-    largest single tensor beside the graph."""
+    The stage holds the largest single tensor beside the graph, never the whole
+    network."""
     import onnx
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
@@ -73,8 +71,7 @@ def export_float(network: Any, path: Path) -> None:
     `_logits_only` module, its weights left out: they are graph inputs named as in its
     `state_dict()` (`export_stage` fills them in).
 
-    The exporter holds several copies of the weights it writes (4.4 GB for a 1 GB
-    checkpoint, 6.4 GB for the 4 GB one even with external data), so it writes none. No
+    The exporter holds several copies of the weights it writes, so it writes none. No
     constant folding either: it would make a transposed copy of every linear layer's
     weight; `quantize` transposes them one at a time instead, and ONNX Runtime folds what
     is left (the positional conv's weight norm) at load.

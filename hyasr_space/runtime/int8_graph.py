@@ -163,9 +163,8 @@ def fuse_attention(graph: Any, heads: int) -> int:
     to heads, transposes, MatMul, scale, Softmax, MatMul, transpose, reshape back) with
     one ONNX Runtime `MultiHeadAttention` node on the 3-D q, k, v; returns how many.
 
-    ONNX Runtime's own fusions do not recognise this block. Fused, the 12-layer XLS-R
-    cut took 20 % less CPU time on a 30 s window and 4 % less on a 10 s clip (the
-    transposes and the two float32 products were a third of the int8 model's time).
+    ONNX Runtime's own fusions do not recognise this block (docs/runtime.md has what
+    fusing saves).
     """
     from onnx import helper, numpy_helper
 

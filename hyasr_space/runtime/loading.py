@@ -111,10 +111,8 @@ def keep_positional_conv_in_float32(network: Any) -> None:
     """Run the positional convolution of a bf16/fp16 network in float32, on the CPU.
 
     oneDNN's AMX kernel for bf16 grouped 1-D convolutions with few channels per group
-    returns wrong values (torch 2.13 on a Sapphire Rapids-class Xeon: relative error 1.0
-    with 8 or 12 channels a group, as in the demo and test models; right with XLS-R's 80,
-    and right with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16). The demo model's bf16 greedy CER
-    was 0.46-0.60 against float32 until this; the convolution is about 1 % of the FLOPs.
+    returns wrong values (torch 2.13; docs/runtime.md, "Precision"); the convolution is
+    a small share of the work.
     """
     import torch
 

@@ -44,12 +44,11 @@ def run_network(
     import torch
 
     network = network_for(key)
-    if hasattr(network, "run_numpy"):  # quantized.OnnxCTC (HYASR_DTYPE=int8)
+    if hasattr(network, "run_numpy"):  # int8.OnnxCTC (HYASR_DTYPE=int8)
         return network.run_numpy(input_values, attention_mask)
     parameter = next(network.parameters())
-    # oneDNN keeps buffers for every new input length and never gives them back (the soak
-    # benchmark: about 290 MB more after 3000 requests of varied lengths), while float32 on
-    # the CPU runs as fast without it (within 1 % on the 1B model's layers); bf16 and
+    # oneDNN keeps buffers for every new input length and never gives them back, while
+    # float32 on the CPU runs as fast without it (docs/runtime.md, "Memory"); bf16 and
     # compiled networks keep it.
     plain_cpu = parameter.device.type == "cpu" and parameter.dtype == torch.float32
     with torch.inference_mode(), _one_dnn(enabled=not plain_cpu or keep_mask):

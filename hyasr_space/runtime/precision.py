@@ -1,24 +1,20 @@
 """Which precision serves on this machine: the CPU's instruction sets, and what they pick.
 
 `HYASR_DTYPE=auto` (the default) means bf16 (fp16 without bf16) on a GPU. On a CPU it
-means the fastest path that keeps the transcripts (greedy WER within half a point of
-float32 on the demo model's held-out clips; README "Performance" has the figures), by
-what the CPU has. `CpuFeatures.detect()` reads that once; `cpu_precision` decides:
+means the fastest path that keeps the transcripts, by what the CPU has.
+`CpuFeatures.detect()` reads that once; `cpu_precision` decides:
 
 | the CPU has                               | serves                | until it is ready  |
 | ----------------------------------------- | --------------------- | ------------------ |
-| x86-64 with AVX2, onnxruntime installed   | int8 (quantized.py)   | bf16 if native, else float32 |
+| x86-64 with AVX2, onnxruntime installed   | int8 (int8.py)        | bf16 if native, else float32 |
 | native bf16 (AVX512-BF16, AMX), no onnxruntime | bf16             | -                  |
 | anything else (ARM, no AVX2)              | float32               | -                  |
 
-int8 pays on every x86-64 CPU measured: 1.8x float32 on 2 AVX2 cores (AMD EPYC, no
-VNNI), 3-6x with AVX-512 VNNI; with AMX it ran even with native bf16 and holds half its
-memory. Where int8 dot-product instructions are missing (AVX2 only: `vpmaddubsw` adds
-pairs of u8 x s8 products in int16, which saturates), the weights are quantised to 7
-bits (ONNX Runtime's `reduce_range`) so that no pair can overflow. While the int8 model
-is exported (once per checkpoint, in child processes, under a minute for the 1B model on
-2 quiet cores) the app serves at once in bf16 where the CPU has it natively (twice
-float32's speed) and in float32 elsewhere; emulated bf16 (AVX2) is slower than float32.
+Where int8 dot-product instructions are missing (AVX2 only: `vpmaddubsw` adds pairs of
+u8 x s8 products in int16, which saturates), the weights are quantised to 7 bits (ONNX
+Runtime's `reduce_range`) so that no pair can overflow. While the int8 model is exported
+the app serves at once in bf16 where the CPU has it natively and in float32 elsewhere
+(emulated bf16 is slower than float32). docs/runtime.md ("Precision") has the speeds.
 
 Models under `Settings.low_precision_min_mb` of weights (the bundled demo model, the
 test suite's tone model) stay float32 when nothing is asked for: their card's figures
@@ -125,7 +121,8 @@ class Precision:
 
 
 def int8_pays(features: CpuFeatures) -> bool:
-    """int8 (ONNX Runtime) beat float32 on every x86-64 CPU with AVX2 measured."""
+    """Whether int8 (ONNX Runtime) beats float32 here: on every x86-64 CPU with AVX2 so
+    far (docs/runtime.md, "Precision")."""
     return features.avx2
 
 

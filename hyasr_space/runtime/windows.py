@@ -57,8 +57,8 @@ def plan_windows(
         starts.append(starts[-1] + hop)
     # The last window runs from its place in the hop sequence to the clip's end, however
     # short: it has its `context` on the left like every other window, and the clip's end
-    # on the right, as one pass would. (Stretching it back to full length, as this once
-    # did, ran a 60 s clip as 90 s of windows instead of 70.)
+    # on the right, as one pass would; stretching it back to full length would run a
+    # 60 s clip as 90 s of windows instead of 70.
     ends = [start + window for start in starts[:-1]] + [total]
     windows = []
     keep_start = 0
