@@ -11,9 +11,10 @@ or ``dev.tsv``.
 
 Scores follow the card's ``eval.py``: corpus-level WER and CER from jiwer (errors summed
 over all utterances, divided by the reference length), with references and hypotheses
-both passed through `text.normalize_text`, the one normalisation the model was trained
-with (`text.error_rates` does both). Each clip runs through the acoustic model once; every
-decoder asked for reads the same logits, so "both" costs one forward pass per clip. The
+both passed through `text.normalize_for_scoring` (the training normalisation, with
+"և" and "եւ" as one, so every model is scored alike; `text.error_rates` does both).
+Each clip runs through the acoustic model once; every decoder asked for reads the same
+logits, so "both" costs one forward pass per clip. The
 transcriber's logits cache is bypassed, so a clip heard before is still timed.
 
 Speed is a real-time factor, processing seconds per audio second, split into the acoustic

@@ -58,6 +58,9 @@ constants.py.
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
 | HYASR_WARM_UP               | warm_up              | 1                                     |
+| HYASR_MODELS                | models               | the three Armenian CTC checkpoints of |
+|                             |                      | CURATED_MODELS (comma-separated ids)  |
+| HYASR_MAX_LOADED_MODELS     | max_loaded_models    | 2 (least recently used goes)          |
 
 `HF_HUB_OFFLINE`, `HF_HOME`, `HF_ENDPOINT` and `HF_TOKEN` keep their huggingface_hub
 meaning; `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` keep Gradio's (a Space sets them).
@@ -110,7 +113,14 @@ DEFAULT_CACHE_DIR = (
     if PERSISTENT_DIR.is_dir() and os.access(PERSISTENT_DIR, os.W_OK)
     else Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
 )
-DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (runtime/int8.py)
+DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
+# The models offered for choosing and comparing (models.py), the Space's own first; the
+# bundled demo model is always offered too. docs/models.md says why these.
+CURATED_MODELS = (
+    DEFAULT_MODEL,
+    "arampacha/wav2vec2-xls-r-1b-hy",
+    "anah1tbaghdassarian/w2v-bert-2.0-armenian-colab-CV17.0_10epochs",
+)  # int8: CPU only (runtime/int8.py)
 
 __all__ = [
     "ALIGN",
@@ -224,6 +234,12 @@ class Settings:
     warm_up: bool = True
     cache_dir: Path = DEFAULT_CACHE_DIR
 
+    # Choosing and comparing models (models.py): the list offered, and how many stay
+    # loaded at once (a CPU Space's 16 GB holds two 1B-class models with room to spare;
+    # the least recently used one is unloaded when a third is asked for).
+    models: tuple[str, ...] = CURATED_MODELS
+    max_loaded_models: int = 2
+
     sample_rate: int = field(default=SAMPLE_RATE, init=False)
 
     def __post_init__(self) -> None:
@@ -256,6 +272,7 @@ class Settings:
             "live_max_phrase_s",
             "live_time_limit_s",
             "live_max_streams",
+            "max_loaded_models",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -313,6 +330,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "float": float,
     "int": int,
     "bool": _bool,
+    "tuple[str, ...]": lambda raw: tuple(part.strip() for part in raw.split(",") if part.strip()),
 }
 
 _ENV_FIELDS = {
@@ -364,4 +382,6 @@ _ENV_FIELDS = {
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",
     "HYASR_WARM_UP": "warm_up",
+    "HYASR_MODELS": "models",
+    "HYASR_MAX_LOADED_MODELS": "max_loaded_models",
 }

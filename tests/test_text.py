@@ -119,3 +119,13 @@ def test_error_rates_refuse_what_cannot_be_scored() -> None:
         error_rates([], [])
     with pytest.raises(ValueError, match="empty"):
         error_rates(["։"], ["ա"])
+
+
+def test_scoring_counts_yev_ligature_and_classical_spelling_as_one() -> None:
+    from hyasr_space.text import SCORING_NORMALISATION, normalize_for_scoring
+
+    assert normalize_for_scoring("Երեւան եւ Գյումրի") == normalize_for_scoring("Երևան և Գյումրի")
+    assert normalize_for_scoring("«Ինչո՞ւ», ՏԱՍՍ-ը՝ իր’") == "ինչու տասսը իր"
+    # The classical spelling scores like the ligature: no errors.
+    assert error_rates(["Երևան և Գյումրի"], ["երեւան եւ գյումրի"]).cer == 0
+    assert "և" in SCORING_NORMALISATION and "եւ" in SCORING_NORMALISATION

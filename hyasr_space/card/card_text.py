@@ -31,6 +31,7 @@ class ParsedCard:
     tags: list[str]
     datasets: list[str]
     warnings: list[str]
+    license: str | None = None  # the front matter's `license` (an SPDX-like id)
 
 
 def _front_matter(text: str) -> tuple[str | None, str]:
@@ -73,6 +74,7 @@ def parse_card(text: str) -> ParsedCard:
             tags=_str_list(getattr(card.data, "tags", None)),
             datasets=_str_list(getattr(card.data, "datasets", None)),
             warnings=warnings,
+            license=_license(card.data),
         )
     eval_results = list(card.data.eval_results or [])
     return ParsedCard(
@@ -82,7 +84,15 @@ def parse_card(text: str) -> ParsedCard:
         tags=_str_list(card.data.tags),
         datasets=_str_list(card.data.datasets),
         warnings=warnings,
+        license=_license(card.data),
     )
+
+
+def _license(data: Any) -> str | None:
+    value = getattr(data, "license", None)
+    if isinstance(value, list):  # some cards list several
+        value = ", ".join(str(item) for item in value)
+    return str(value) if value else None
 
 
 def _salvage_model_index(text: str) -> tuple[list[EvalResult], int]:

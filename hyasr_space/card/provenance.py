@@ -477,4 +477,5 @@ def build_report(
         revision=snapshot.revision,
         files=snapshot.files,
         checked_at=snapshot.checked_at,
+        license=parsed.license,
     )

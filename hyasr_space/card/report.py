@@ -80,6 +80,7 @@ class ModelCardReport:
     revision: str | None = None
     files: tuple[str, ...] = ()
     checked_at: str | None = None
+    license: str | None = None  # the card's `license` metadata, as written
 
     @property
     def available(self) -> bool:

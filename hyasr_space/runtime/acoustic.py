@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,13 +27,13 @@ from ..results import Clip, Logits
 from ..settings import Settings
 from .batching import BatchStats, RequestBatcher
 from .checkpoints import ModelSource
+from .features import WAV2VEC2, FrontEnd
 from .networks import NETWORK_LOCKS, NETWORKS, WEIGHTS, forward_on_device, network_for
 from .policy import on_zero_gpu, request_batch_size
 from .windows import (
     Window,
     clip_statistics,
     conv_frames,
-    conv_frames_receptive_field,
     equal_length_batches,
     plan_windows,
 )
@@ -70,18 +69,23 @@ class AcousticModel:
         self.settings = settings
         self.sample_rate = int(feature_extractor.sampling_rate)
         self.vocab_size = int(config.vocab_size)
-        self.conv_kernels = tuple(config.conv_kernel)
-        self.conv_strides = tuple(config.conv_stride)
-        self.frame_step = math.prod(self.conv_strides)
+        # The architecture decides the frame grid and the scaling (features.py):
+        # wav2vec2's conv encoder, or Wav2Vec2-BERT's stacked filter banks.
+        self.front_end = FrontEnd.of(config, feature_extractor)
+        self.architecture = self.front_end.architecture
+        self.conv_kernels = self.front_end.kernels
+        self.conv_strides = self.front_end.strides
+        self.frame_step = self.front_end.frame_step
         self.seconds_per_frame = self.frame_step / self.sample_rate
-        self.receptive_field = conv_frames_receptive_field(self.conv_kernels, self.conv_strides)
+        self.receptive_field = self.front_end.receptive_field
         # Windows are normalised with the whole clip's mean and variance (see `logits`), so
         # the extractor only pads; it is a copy because the loaded one is shared.
         # Whether inputs are scaled to zero mean and unit variance (the checkpoint's
         # do_normalize); `statistics()` gives the values, for a clip or a stream.
-        self.normalizes = bool(getattr(feature_extractor, "do_normalize", False))
+        self.normalizes = self.front_end.normalizes
         self.feature_extractor = copy.copy(feature_extractor)
-        self.feature_extractor.do_normalize = False
+        if self.architecture == WAV2VEC2:
+            self.feature_extractor.do_normalize = False
         self._key = f"{source.label}:{device}:{dtype}:{id(self)}"
         self._weights = (network, feature_extractor)  # as loaded (shared in WEIGHTS)
         # Notices for people (a failed int8 export); the transcriber shows them.
@@ -91,11 +95,7 @@ class AcousticModel:
         self._prepared.set()
         # One lock per network, shared by the wrappers of different settings around it.
         self._lock = NETWORK_LOCKS.get_or_create(id(network), threading.Lock)
-        # Padding is exact only where the feature encoder uses layer norm and the extractor
-        # makes attention masks (XLS-R); group norm would normalise over the padding.
-        self.pads_exactly = config.feat_extract_norm == "layer" and bool(
-            getattr(feature_extractor, "return_attention_mask", False)
-        )
+        self.pads_exactly = self.front_end.pads_exactly
         self._buckets: list[int] = []
         if settings.compile and hasattr(network, "parameters") and not on_zero_gpu():
             from .compiled import bucket_lengths, compile_network
@@ -272,7 +272,8 @@ class AcousticModel:
         features = self.feature_extractor(
             windows, sampling_rate=self.sample_rate, padding=True, return_tensors="np"
         )
-        values, mask = features["input_values"], features.get("attention_mask")
+        values = features[self.front_end.input_name]
+        mask = features.get("attention_mask")
         if self._buckets and mask is not None:
             from .compiled import bucket_batch, bucket_length, pad_to_bucket
 

@@ -17,8 +17,10 @@ from ..settings import Settings
 from .acoustic import AcousticModel
 from .caches import Registry
 from .checkpoints import ModelSource, resolve_model
+from .features import WAV2VEC2, architecture, model_classes
 from .networks import WEIGHTS
 from .policy import pick_device, pick_precision
+from .precision import Precision
 
 if TYPE_CHECKING:
     import torch
@@ -44,6 +46,12 @@ def load_model(
     def create() -> AcousticModel:
         source = resolve_model(ref, revision, settings)
         precision = pick_precision(settings.dtype, device, source.path, settings)
+        if architecture(source.path) != WAV2VEC2 and "int8" in (precision.dtype, precision.interim):
+            # The int8 export (int8_export.py) traces wav2vec2's graph only.
+            precision = Precision(
+                precision.interim or "float32",
+                reason=f"int8 export is for wav2vec2 only; {precision.reason}",
+            )
         log.info("%s on %s: %s (%s)", source.label, device, precision.dtype, precision.reason)
         dtype = precision.dtype
         prepare = precision.interim is not None and not _int8_cached(source.path, settings)
@@ -81,11 +89,12 @@ def _load(
     source: ModelSource, device: str, dtype: str, settings: Settings | None = None
 ) -> tuple[Any, Any]:
     import torch
-    from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 
     log.info("loading %s on %s (%s)", source.label, device, dtype)
+    kind = architecture(source.path)
     try:
-        feature_extractor = Wav2Vec2FeatureExtractor.from_pretrained(source.path)
+        network_class, extractor_class = model_classes(kind)
+        feature_extractor = extractor_class.from_pretrained(source.path)
         if dtype == "int8":
             from .int8 import load_int8
 
@@ -97,9 +106,9 @@ def _load(
         # runs its AVX2 kernels: eager attention there.
         eager = reduced_on_cpu and "AVX512" not in torch.backends.cpu.get_cpu_capability()
         network = _from_pretrained(
-            Wav2Vec2ForCTC, source.path, getattr(torch, dtype), "eager" if eager else "sdpa"
+            network_class, source.path, getattr(torch, dtype), "eager" if eager else "sdpa"
         )
-        if reduced_on_cpu:
+        if reduced_on_cpu and kind == WAV2VEC2:  # Wav2Vec2-BERT has no positional conv
             keep_positional_conv_in_float32(network)
         network.to(device).eval()
     except Exception as error:  # corrupt or foreign files fail in many ways; all mean the same
