@@ -22,7 +22,7 @@ from .lm import LMDecoder, LMSettings
 from .results import Clip, DecoderChoice, Logits, Transcript, Transcription
 from .runtime import AcousticModel, load_model
 from .runtime.caches import Registry
-from .settings import DEMO_MODEL, LM, Settings
+from .settings import DEMO_MODEL, LM, LM_DIR, Settings
 from .streaming import LiveStream
 from .vocabulary import Vocabulary
 
@@ -52,6 +52,11 @@ class Transcriber:
             self._notices += (
                 f"The language model could not be loaded ({error}); decoding greedily.",
             )
+        misfit = lm_misfit(model.path, self.vocabulary) if self.lm else None
+        if misfit:  # its words cannot be spelled with this model's letters
+            log.error("the language model of %s does not fit: %s", model.name, misfit)
+            self.lm = None
+            self._notices += (f"{misfit}; decoding greedily.",)
         self._cache: OrderedDict[str, Logits] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -221,6 +226,52 @@ class Transcriber:
         """A forward pass on silence, so the first user does not pay for lazy
         initialisation (kernels, allocator, thread pools; compiling, when asked for)."""
         self.model.warm_up()
+
+
+# Below this share of the LM's words spelled with the model's letters, the LM is for
+# another vocabulary (another alphabet, upper case, other spelling): beam search with it
+# would only push the model's text towards words it cannot write.
+MIN_SPELLABLE_SHARE = 0.9
+
+
+def lm_misfit(model_dir: Path, vocabulary: Vocabulary, sample: int = 20_000) -> str | None:
+    """Why a checkpoint's LM does not fit its vocabulary, or None when it does (or has no
+    unigram list to tell by): the share of its first `sample` unigrams that the
+    vocabulary's letters can spell."""
+    path = model_dir / LM_DIR / "unigrams.txt"
+    if not path.is_file():
+        return None
+    letters = {label for label in vocabulary.labels() if len(label) == 1}
+    words = []
+    with path.open(encoding="utf-8") as file:
+        for line in file:
+            if word := line.strip():
+                words.append(word)
+            if len(words) >= sample:
+                break
+    if not words:
+        return None
+    spellable = sum(all(character in letters for character in word) for word in words)
+    share = spellable / len(words)
+    if share >= MIN_SPELLABLE_SHARE:
+        return None
+    return (
+        f"The language model's words do not fit this model's vocabulary (only {share:.0%} "
+        f"of {len(words)} words can be spelled with its letters; at least "
+        f"{MIN_SPELLABLE_SHARE:.0%} needed)"
+    )
+
+
+def loaded_transcribers() -> list[Transcriber]:
+    """Every transcriber `Transcriber.load` holds in this process."""
+    return list(_TRANSCRIBERS.values())
+
+
+def forget_transcriber(transcriber: Transcriber) -> None:
+    """Let `Transcriber.load` load this one's model again next time (models.py unloads)."""
+    for key, value in _TRANSCRIBERS.items():
+        if value is transcriber:
+            _TRANSCRIBERS.discard(key)
 
 
 _TRANSCRIBERS: Registry[tuple[str | None, str | None, Settings], Transcriber] = Registry(

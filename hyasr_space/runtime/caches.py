@@ -48,6 +48,10 @@ class Registry(Generic[K, V]):
         with self._lock:
             self._items.pop(key, None)
 
+    def items(self) -> Iterator[tuple[K, V]]:
+        with self._lock:
+            return iter(list(self._items.items()))
+
     def values(self) -> Iterator[V]:
         with self._lock:
             return iter(list(self._items.values()))

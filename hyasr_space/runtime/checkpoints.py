@@ -116,9 +116,12 @@ def _resolve_hub(repo_id: str, revision: str | None, settings: Settings) -> Mode
 
 
 def _online_weight_patterns(repo_id: str, revision: str | None) -> list[str]:
-    from huggingface_hub import model_info
+    from huggingface_hub import HfApi
 
-    names = {sibling.rfilename for sibling in model_info(repo_id, revision=revision).siblings or []}
+    # An HfApi of its own: huggingface_hub's module-level `model_info` keeps the endpoint
+    # it saw at import, while `hub.endpoint()` is the current one (as card/fetch.py asks).
+    info = HfApi(endpoint=hub.endpoint()).model_info(repo_id, revision=revision)
+    names = {sibling.rfilename for sibling in info.siblings or []}
     if any(name.endswith(".safetensors") for name in names):
         return _SAFETENSORS_PATTERNS
     return _BIN_PATTERNS

@@ -18,7 +18,7 @@ from .acoustic import AcousticModel
 from .caches import Registry
 from .checkpoints import ModelSource, resolve_model
 from .features import WAV2VEC2, architecture, model_classes
-from .networks import WEIGHTS
+from .networks import NETWORKS, WEIGHTS
 from .policy import pick_device, pick_precision
 from .precision import Precision
 
@@ -77,6 +77,23 @@ def load_model(
         return model
 
     return _MODELS.get_or_create((ref, revision, device, settings.dtype, settings), create)
+
+
+def unload_model(model: AcousticModel) -> None:
+    """Forget a loaded model: its registry entries, its network and, when no other loaded
+    model shares them, its weights; memory is freed once the last request using it ends.
+    A forward pass in flight finishes first (the network's lock)."""
+    with model._lock:
+        NETWORKS.discard(model._key)
+    for key, value in _MODELS.items():
+        if value is model:
+            _MODELS.discard(key)
+    path = model.path.resolve()
+    still_used = any(other.path.resolve() == path for other in _MODELS.values())
+    if not still_used:
+        for key, _ in WEIGHTS.items():
+            if key[0] == path:
+                WEIGHTS.discard(key)
 
 
 def _int8_cached(model_dir: Path, settings: Settings) -> bool:
