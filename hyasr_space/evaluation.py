@@ -372,6 +372,34 @@ def format_report_markdown(report: EvalReport) -> str:
     return "\n".join(lines)
 
 
+def format_comparison_text(reports: Sequence[EvalReport], markdown: bool = False) -> str:
+    """Several models' reports on one data set as one table: a row per model and decoder,
+    every hypothesis and reference scored with the same normalisation."""
+    rows = [
+        (report.model, result.decoder, result.wer, result.cer, result.rtf, report.dtype)
+        for report in reports
+        for result in report.results
+    ]
+    if markdown:
+        lines = ["| model | decoder | WER | CER | RTF |", "| --- | --- | ---: | ---: | ---: |"]
+        lines += [f"| {m} | {d} | {w:.2%} | {c:.2%} | {r:.3f} |" for m, d, w, c, r, _ in rows]
+        return "\n".join(lines)
+    width = max(len(row[0]) for row in rows)
+    first = reports[0]
+    lines = [
+        f"data:   {first.data or '-'}: {first.utterances} utterances, "
+        f"{first.audio_seconds:.1f} s of audio (normalised alike: text.normalize_for_scoring)",
+        "",
+        f"{'model':<{width}}  {'decoder':<8} {'WER':>8} {'CER':>8} {'RTF':>8}  precision",
+    ]
+    lines += [
+        f"{m:<{width}}  {d:<8} {w:>8.2%} {c:>8.2%} {r:>8.4f}  {dtype}"
+        for m, d, w, c, r, dtype in rows
+    ]
+    lines += [f"note:   {r.model}: {notice}" for r in reports for notice in r.notices]
+    return "\n".join(lines)
+
+
 def write_hypotheses(report: EvalReport, path: Path) -> Path:
     """Per-utterance hypotheses: JSON lines for ``.jsonl``/``.json``, else a TSV with
     ``path``, ``sentence`` and one column per decoder (tabs and newlines become spaces)."""

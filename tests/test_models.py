@@ -225,3 +225,58 @@ def test_loading_one_model_does_not_hold_up_requests_on_another(hub, hub_setting
     release.set()
     loader.join(60)
     assert pool.is_loaded(BERT_REPO) and loaded is pool.get(W2V_REPO)
+
+
+def test_word_differences_ignore_what_scoring_ignores():
+    from hyasr_space.compare import marked_texts, word_differences
+
+    runs = word_differences("Բարև, ձեզ Երեւան տուն", "բարև ձեր երևան տուն")
+    assert [(run.first, run.second) for run in runs if not run.same] == [(("ձեզ",), ("ձեր",))]
+    assert marked_texts("ա բ գ", "ա դ գ") == ("ա [բ] գ", "ա [դ] գ")
+
+
+def test_compare_two_architectures_in_python_and_from_the_command_line(
+    hub, hub_settings, words_wav, model_dir, tmp_path, capsys
+):
+    """Each model with its own decoders: the tone model with its LM, the random
+    Wav2Vec2-BERT greedily with a notice; the CLI marks the words that differ."""
+    from hyasr_space.cli import main
+    from hyasr_space.compare import compare
+
+    pool = ModelPool(hub_settings)
+    tone = Transcriber.load(str(model_dir), None, hub_settings)
+    comparison = compare(words_wav, [tone, pool.get(BERT_REPO)], "lm")
+    assert comparison.texts[0] == WORDS
+    assert [r.best.decoder for r in comparison.results] == ["lm", "greedy"]
+    assert comparison.results[1].model.startswith(BERT_REPO)
+    assert any("greedily" in n or "language model" in n for n in comparison.results[1].notices)
+    differing = [run for run in comparison.differences() if not run.same]
+    assert differing or comparison.texts[0] == comparison.texts[1]
+
+    status = main(["compare", "--model", str(model_dir), "--model", BERT_REPO, str(words_wav)])
+    out = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert out[0].split()[-2:] == WORDS.split() and "[lm]" in out[0]
+    assert out[1].startswith(BERT_REPO) and "[greedy]" in out[1]
+    other = out[1].split("[greedy]", 1)[1].strip()
+    if other and other.replace("[", "").replace("]", "") != WORDS:
+        assert "[" in other  # the words that differ from the first model are marked
+    assert main(["compare", "--model", str(model_dir), str(words_wav)]) == 2
+
+
+def test_eval_with_several_models_prints_one_table(model_dir, bert_dir, settings, tmp_path, capsys):
+    import soundfile
+
+    (tmp_path / "clips").mkdir()
+    soundfile.write(tmp_path / "clips" / "a.wav", tone_speech(WORDS)[0], RATE, subtype="PCM_16")
+    (tmp_path / "test.tsv").write_text(f"path\tsentence\na.wav\t{WORDS}\n", encoding="utf-8")
+    from hyasr_space.cli import main
+
+    argv = ["eval", "--model", str(model_dir), "--model", str(bert_dir), "--data", str(tmp_path)]
+    assert main([*argv, "--decoder", "greedy"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith((str(model_dir), str(bert_dir)))]
+    assert len(rows) == 2
+    assert rows[0].split()[1:3] == ["greedy", "0.00%"]  # the tone model reads its words
+    assert rows[1].split()[1] == "greedy"
+    assert "normalize_for_scoring" in lines[0]

@@ -5,7 +5,8 @@
     hyasr stream [--model M] [--decoder greedy|lm|both] [--format text|jsonl] -|FILE
     hyasr serve [--model M] [--host HOST] [--port PORT] [--share]
     hyasr card [MODEL] [--format text|json] [--refresh]
-    hyasr eval --model M --data D [--decoder greedy|lm|both] [--format text|json|markdown]
+    hyasr compare --model A --model B [--decoder greedy|lm|both] [--format text|json] FILE...
+    hyasr eval --model M [--model M2...] --data D [--decoder greedy|lm|both] [--format ...]
     hyasr tune-lm --model M --data D [--write]
 
 common.py holds the options, loading and error handling they share. Exit status: 0 done,
@@ -18,14 +19,14 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from . import align, card, evaluate, serve, stream, transcribe, tune_lm
+from . import align, card, compare, evaluate, serve, stream, transcribe, tune_lm
 from .common import Command
 from .serve import add_serve_arguments
 from .transcribe import OUTPUT_FORMATS
 
 COMMANDS: dict[str, Command] = {
     module.COMMAND.name: module.COMMAND
-    for module in (transcribe, stream, align, serve, card, evaluate, tune_lm)
+    for module in (transcribe, compare, stream, align, serve, card, evaluate, tune_lm)
 }
 
 

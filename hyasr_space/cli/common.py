@@ -36,9 +36,12 @@ class Command:
     run: Runner
 
 
-def add_model_options(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+def add_model_options(
+    parser: argparse.ArgumentParser, *, required: bool = False, several: bool = False
+) -> None:
     """--model, --revision, --device, --dtype. Without `required`, the default model (with
-    its fallback to the demo model) serves when --model is not given."""
+    its fallback to the demo model) serves when --model is not given; with `several`,
+    --model may be given more than once (a list)."""
     if required:
         help_text = "Hub id, local directory in the Hub layout, or 'demo' for the bundled model"
     else:
@@ -46,7 +49,10 @@ def add_model_options(parser: argparse.ArgumentParser, *, required: bool = False
             "Hub id, local directory or 'demo' (default: HYASR_MODEL or the Armenian XLS-R "
             "1B; only the default falls back to the demo model when it cannot be loaded)"
         )
-    parser.add_argument("--model", required=required, default=None, help=help_text)
+    if several:
+        help_text += "; give it more than once for several models"
+    action = "append" if several else "store"
+    parser.add_argument("--model", required=required, default=None, action=action, help=help_text)
     parser.add_argument("--revision", default=None, help="Hub revision: branch, tag or commit")
     parser.add_argument("--device", choices=DEVICES, default=None, help="default: HYASR_DEVICE")
     parser.add_argument("--dtype", choices=DTYPES, default=None, help="default: HYASR_DTYPE")
