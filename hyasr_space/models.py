@@ -199,8 +199,11 @@ class ModelPool:
         self,
         settings: Settings,
         load: Callable[[str], Transcriber] | None = None,
+        pinned: int = 0,
     ) -> None:
         self.settings = settings
+        # Models held outside the pool that count towards the limit (the app's own).
+        self.pinned = pinned
         self._load = load or (lambda ref: Transcriber.load(ref, None, settings))
         self._loaded: OrderedDict[str, Transcriber] = OrderedDict()
         self._lent: Counter[str] = Counter()
@@ -263,7 +266,7 @@ class ModelPool:
 
     @property
     def _limit(self) -> int:
-        return self.settings.max_loaded_models
+        return max(1, self.settings.max_loaded_models - self.pinned)
 
     def _evictable(self, keep: str) -> list[tuple[str, Transcriber]]:
         """Take the least recently used idle models off the list until the limit holds
@@ -296,3 +299,12 @@ def _live_transcribers() -> list[Transcriber]:
 def unavailable_message(ref: str, error: ModelUnavailableError) -> str:
     """What a person is told when a chosen model cannot be loaded."""
     return f"{ref} cannot be used now: {error} The previous model keeps serving."
+
+
+_POOLS: Registry[Settings, ModelPool] = Registry("model pools")
+
+
+def shared_pool(settings: Settings) -> ModelPool:
+    """The process's pool for these settings (the app's tabs share one); the app's own
+    model is held outside it, never unloaded, and counts towards the limit."""
+    return _POOLS.get_or_create(settings, lambda: ModelPool(settings, pinned=1))

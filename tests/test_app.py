@@ -118,9 +118,10 @@ def test_api_parameters_have_readable_names_and_defaults(client, words_wav: Path
     parameters = api["named_endpoints"][f"/{API_NAME}"]["parameters"]
     names = [p["parameter_name"] for p in parameters]
     assert names == [
-        "audio", "decoder", "alpha", "beta", "beam_width", "hotwords", "hotword_weight"
+        "audio", "decoder", "alpha", "beta", "beam_width", "hotwords", "hotword_weight",
+        "model",
     ]  # fmt: skip
-    assert [p["parameter_has_default"] for p in parameters] == [False] + [True] * 6
+    assert [p["parameter_has_default"] for p in parameters] == [False] + [True] * 7
     text, _, _, info, *_ = client.predict(
         audio=gradio_client.handle_file(str(words_wav)),
         decoder="greedy",
@@ -134,6 +135,7 @@ def test_api_lists_the_transcribe_and_align_endpoints(client) -> None:
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
         f"/{API_NAME}",
         f"/{ALIGN_API_NAME}",
+        "/compare",
     ]
 
 

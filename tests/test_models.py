@@ -280,3 +280,43 @@ def test_eval_with_several_models_prints_one_table(model_dir, bert_dir, settings
     assert rows[0].split()[1:3] == ["greedy", "0.00%"]  # the tone model reads its words
     assert rows[1].split()[1] == "greedy"
     assert "normalize_for_scoring" in lines[0]
+
+
+def test_the_app_serves_a_chosen_model_compares_two_and_survives_a_missing_one(
+    model_dir, bert_dir, words_wav, tmp_path, fresh_models
+):
+    """Through gradio_client: /transcribe with and without `model`, /compare with two
+    architectures, and a model that cannot load: a clear error, the default serves on."""
+    import gradio_client
+    from servers import app_settings, serve
+
+    missing = str(tmp_path / "not-a-model")
+    settings = app_settings(
+        model_dir, models=(str(model_dir), str(bert_dir), missing), warm_up=False
+    )
+    with serve(settings) as url:
+        client = gradio_client.Client(url, verbose=False)
+        audio = gradio_client.handle_file(str(words_wav))
+        text, *_ = client.predict(audio=audio, decoder="greedy", api_name="/transcribe")
+        assert text == WORDS
+        _, _, _, info, *_ = client.predict(
+            audio=audio, decoder="greedy", model=str(bert_dir), api_name="/transcribe"
+        )
+        assert str(bert_dir) in info
+        with pytest.raises(gradio_client.exceptions.AppError, match="cannot be used now"):
+            client.predict(audio=audio, model=missing, api_name="/transcribe")
+        text, *_ = client.predict(audio=audio, decoder="greedy", api_name="/transcribe")
+        assert text == WORDS  # the previous model keeps serving
+        left, right, notes = client.predict(
+            audio=audio,
+            first_model=str(model_dir),
+            second_model=str(bert_dir),
+            decoder="lm",
+            api_name="/compare",
+        )
+        words = lambda value: "".join(token["token"] for token in value)  # noqa: E731
+        assert words(left) == WORDS
+        marked = [t["token"] for t in left if t["class_or_confidence"] == "differs"]
+        if words(right) != WORDS:
+            assert marked  # the words that differ are highlighted
+        assert "greedily" in notes or "language model" in notes

@@ -27,6 +27,7 @@ from ..settings import Settings
 from ..transcriber import Transcriber
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
+from .compare_tab import compare_tab
 from .live_tab import live_tab
 from .speech_view import CSS as SPEECH_VIEW_CSS
 from .transcribe_tab import API_NAME, transcribe_tab
@@ -88,9 +89,14 @@ def build_demo(
                 wire_realign(page, settings, transcriber, problem)
             with gr.Tab("Live"):
                 live_tab(settings, transcriber, problem)
-            # More tabs come in through extra_tabs; by default Align and the model card.
-            for build_tab in (align_tab, model_card_tab) if extra_tabs is None else extra_tabs:
-                build_tab(settings, transcriber)
+            # More tabs come in through extra_tabs; by default Align, Compare and the
+            # model card (which shows the card of the model chosen on Transcribe).
+            default_tabs = (align_tab, compare_tab, model_card_tab)
+            for build_tab in default_tabs if extra_tabs is None else extra_tabs:
+                if build_tab is model_card_tab:
+                    model_card_tab(settings, transcriber, page.model)
+                else:
+                    build_tab(settings, transcriber)
     # Requests can only share a batch (runtime/batching.py) if that many run at once.
     batch = transcriber.model.request_batch_size if transcriber else 1
     demo.queue(

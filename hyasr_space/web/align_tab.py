@@ -22,6 +22,7 @@ from ..settings import Settings
 from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
+from .model_panel import model_dropdown, serving
 from .result_panel import confidence_view, result_panel, word_table_rows
 from .session_files import SessionFiles, close_session_files
 from .transcribe_tab import TranscribePage
@@ -102,11 +103,13 @@ def wire_realign(
         audio: str | None,
         text: str,
         files: SessionFiles | None,
+        model: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
-        result, seconds, files, paths = align_recording(
-            transcriber, problem, audio, text, files, progress, limits
-        )
+        with serving(model, transcriber, settings, progress) as chosen:
+            result, seconds, files, paths = align_recording(
+                chosen, problem, audio, text, files, progress, limits
+            )
         table = segments_table(result.best, result.duration, limits)
         rows = word_table_rows(result)
         return result.best.text, [], [], info(result, seconds), rows, table, paths, files, result
@@ -148,6 +151,7 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
                 text = gr.Textbox(
                     label="Text spoken in the recording", lines=6, placeholder="Armenian text"
                 )
+                model, _ = model_dropdown(settings, transcriber)
                 button = gr.Button("Align", variant="primary", interactive=transcriber is not None)
             with gr.Column():
                 panel = result_panel(WORD_COLUMNS)
@@ -159,11 +163,13 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
         audio: str | None,
         text: str,
         files: SessionFiles | None,
+        model: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
-        result, seconds, files, paths = align_recording(
-            transcriber, problem, audio, text, files, progress, limits
-        )
+        with serving(model, transcriber, settings, progress) as chosen:
+            result, seconds, files, paths = align_recording(
+                chosen, problem, audio, text, files, progress, limits
+            )
         return (
             confidence_view(result.best, settings.doubtful_confidence),
             info(result, seconds),
@@ -176,7 +182,7 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
 
     aligned = button.click(
         align,
-        inputs=[audio, text, files],
+        inputs=[audio, text, files, model],
         outputs=[
             panel.confidence,
             panel.info,

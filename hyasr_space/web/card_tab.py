@@ -31,7 +31,6 @@ from ..card import (
     metrics_table,
     training_curve,
 )
-from ..errors import ModelUnavailableError
 from ..settings import Settings
 from ..transcriber import Transcriber
 
@@ -149,13 +148,12 @@ def build_card_tab(
     )
 
 
-def model_card_tab(settings: Settings, transcriber: Transcriber | None) -> None:
-    """The "Model card" tab for the model that actually serves."""
+def model_card_tab(settings: Settings, transcriber: Transcriber | None, model: Any = None) -> None:
+    """The "Model card" tab for the model that actually serves, or for the one chosen in
+    `model` (the Transcribe tab's dropdown), when given."""
+    from .model_panel import card_source
 
-    def served_model() -> str | Path:
-        if transcriber is None:
-            raise ModelUnavailableError("no model could be loaded")
-        source = transcriber.model.source
-        return source.ref if source.kind == "hub" else source.path
+    def served_model(name: str | None = None) -> str | Path:
+        return card_source(name, transcriber, settings)
 
-    build_card_tab(served_model, settings=settings)
+    build_card_tab(served_model, settings=settings, inputs=[model] if model is not None else ())

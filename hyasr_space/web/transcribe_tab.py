@@ -24,6 +24,7 @@ from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .decoder_panel import DECODER_LABELS, decoder_controls, lm_settings
+from .model_panel import model_dropdown, serving
 from .result_panel import (
     DIFFERS,
     WORD_COLUMNS,
@@ -73,6 +74,7 @@ class TranscribePage:
     realign: Any
     session_files: Any
     last_result: Any  # the latest Transcription (gr.State)
+    model: Any = None  # the model dropdown (its value: a model name)
 
 
 def transcribe_tab(
@@ -89,6 +91,7 @@ def transcribe_tab(
                 type="filepath",  # we decode ourselves: a corrupt file gets a clear error
                 label=f"Audio (up to {settings.max_duration_s:g} s)",
             )
+            model, _ = model_dropdown(settings, transcriber)
             decoder, alpha, beta, beam_width, hotwords, hotword_weight = decoder_controls(
                 settings, has_lm, defaults
             )
@@ -125,16 +128,27 @@ def transcribe_tab(
         hotwords: str,
         hotword_weight: float,
         files: SessionFiles | None,
+        model: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
-        if transcriber is None:
+        with serving(model, transcriber, settings, progress) as chosen:
+            return run(audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight,
+                       files, chosen, progress)  # fmt: skip
+
+    def run(audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight, files,
+            chosen: Transcriber | None, progress: gr.Progress) -> tuple[Any, ...]:  # fmt: skip
+        if chosen is None:
             raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
         if not audio:
             raise gr.Error("Record or upload some audio first.", title="No audio")
         started = time.perf_counter()
+        base = defaults
+        if chosen is not transcriber and (alpha, beta) == (defaults.alpha, defaults.beta):
+            base = chosen.lm_defaults  # untouched sliders: the chosen model's own LM settings
+            alpha, beta = base.alpha, base.beta
         try:
-            options = lm_settings(defaults, alpha, beta, beam_width, hotwords, hotword_weight)
-            result = transcriber.transcribe(
+            options = lm_settings(base, alpha, beta, beam_width, hotwords, hotword_weight)
+            result = chosen.transcribe(
                 audio,
                 decoder,
                 options,
@@ -158,7 +172,17 @@ def transcribe_tab(
     outputs += [panel.segments, panel.downloads]
     transcribed = submit.click(
         transcribe,
-        inputs=[audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight, session_files],
+        inputs=[
+            audio,
+            decoder,
+            alpha,
+            beta,
+            beam_width,
+            hotwords,
+            hotword_weight,
+            session_files,
+            model,
+        ],  # fmt: skip
         outputs=[*outputs, session_files, last_result],
         api_name=API_NAME,
     ).success(
@@ -190,7 +214,7 @@ def transcribe_tab(
     )
     return TranscribePage(
         audio, text, outputs, comparison, views, confidence, realign,
-        session_files, last_result,
+        session_files, last_result, model,
     )  # fmt: skip
 
 

@@ -1,0 +1,109 @@
+"""The Compare tab: one recording through two models side by side, the words where they
+differ highlighted (compare.py lines them up on the scoring normalisation, so case,
+punctuation, hyphens and "և"/"եւ" are never marked). Each model decodes with its own
+language model where it has one. Its event is also the API's `/compare`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import gradio as gr
+
+from ..compare import compare, word_differences
+from ..errors import HyasrError
+from ..models import offered_models
+from ..settings import DECODER_CHOICES, LM, Settings
+from ..transcriber import Transcriber
+from .model_panel import model_dropdown, serving
+from .result_panel import DIFFERS
+
+API_NAME = "compare"
+LABELS = {
+    "tab": "Compare",
+    "intro": "The same recording through two models, side by side: the words where they "
+    "differ are highlighted. Each model decodes with its own language model where it "
+    "has one.",
+    "audio": "Audio",
+    "first": "First model",
+    "second": "Second model",
+    "decoder": "Decoder",
+    "button": "Compare",
+    "no_audio": "Record or upload some audio first.",
+    "cannot": "Cannot compare",
+}
+_COLOURS = {DIFFERS: "#fbbf24"}
+
+
+def compare_tab(settings: Settings, transcriber: Transcriber | None) -> None:
+    """The Compare tab (a `TabBuilder`)."""
+    offered = offered_models(settings)
+    with gr.Tab(LABELS["tab"]):
+        gr.Markdown(LABELS["intro"])
+        with gr.Row():
+            with gr.Column():
+                audio = gr.Audio(
+                    sources=["upload", "microphone"], type="filepath", label=LABELS["audio"]
+                )
+                decoder = gr.Radio(list(DECODER_CHOICES), value=LM, label=LABELS["decoder"])
+                button = gr.Button(LABELS["button"], variant="primary")
+            with gr.Column():
+                first, _ = model_dropdown(settings, transcriber)
+                first.label = LABELS["first"]
+                first_text = gr.HighlightedText(label=LABELS["first"], color_map=_COLOURS)
+            with gr.Column():
+                second, _ = model_dropdown(settings, transcriber)
+                second.value = offered[1] if len(offered) > 1 else offered[0]
+                second.label = LABELS["second"]
+                second_text = gr.HighlightedText(label=LABELS["second"], color_map=_COLOURS)
+        notes = gr.Markdown()
+
+    def run(
+        audio: str | None,
+        first_model: str | None = None,
+        second_model: str | None = None,
+        decoder: str = LM,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple[Any, ...]:
+        if not audio:
+            raise gr.Error(LABELS["no_audio"], title=LABELS["cannot"])
+        with (
+            serving(first_model, transcriber, settings, progress) as one,
+            serving(second_model, transcriber, settings, progress) as two,
+        ):
+            if one is None or two is None:
+                raise gr.Error("No model is loaded.", title=LABELS["cannot"])
+            try:
+                comparison = compare(audio, [one, two], decoder)
+            except HyasrError as error:
+                raise gr.Error(html.escape(str(error)), title=LABELS["cannot"]) from error
+        left, right = highlighted(*comparison.texts)
+        lines = [
+            f"**{html.escape(result.model)}** ({result.best.decoder}): "
+            + "; ".join(html.escape(n) for n in result.notices)
+            for result in comparison.results
+            if result.notices
+        ]
+        return left, right, "\n\n".join(lines)
+
+    button.click(
+        run,
+        inputs=[audio, first, second, decoder],
+        outputs=[first_text, second_text, notes],
+        api_name=API_NAME,
+    )
+
+
+def highlighted(first: str, second: str) -> tuple[list[tuple[str, str | None]], ...]:
+    """Both texts as HighlightedText values, the differing runs of words marked."""
+    left: list[tuple[str, str | None]] = []
+    right: list[tuple[str, str | None]] = []
+    for run in word_differences(first, second):
+        label = None if run.same else DIFFERS
+        for side, words in ((left, run.first), (right, run.second)):
+            if words:
+                if side:
+                    side.append((" ", None))
+                side.append((" ".join(words), label))
+    return left, right

@@ -1,0 +1,107 @@
+"""The model choice the Transcribe, Align and Compare tabs share: a dropdown of the offered
+models (models.py), what each one's card says about it, and the transcriber that serves
+a request for the chosen one, loaded on first use with progress on the page.
+
+The Space's own model is the default and is already loaded; another one is loaded into
+the process-wide `ModelPool` (at most `HYASR_MAX_LOADED_MODELS` at once) and kept
+loaded for the length of the request. One that cannot be loaded is an error for that
+request only: whatever served before keeps serving.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import gradio as gr
+
+from ..errors import ModelUnavailableError
+from ..models import model_info, offered_models, shared_pool, unavailable_message
+from ..settings import Settings
+from ..transcriber import Transcriber
+
+# Every string a person reads, in one place (translations: issue 25).
+LABELS = {
+    "model": "Model",
+    "model_info": "Sizes, licences and figures are the models' Hub cards' own.",
+    "loading": "Loading {model} (first use; later requests need not wait)",
+    "unavailable": "Model unavailable",
+    "default": "the Space's model",
+    "loaded": "loaded",
+    "not_loaded": "loads on first use",
+}
+
+
+def model_dropdown(settings: Settings, transcriber: Transcriber | None) -> tuple[Any, Any]:
+    """The dropdown (value: a model name) and a line about the chosen model; the line
+    follows the choice."""
+    choices = offered_models(settings)
+    default = choices[0]
+    dropdown = gr.Dropdown(
+        choices=[(_choice_label(name, settings), name) for name in choices],
+        value=default,
+        label=LABELS["model"],
+        info=LABELS["model_info"],
+    )
+    about = gr.Markdown(value="")
+    dropdown.change(
+        lambda name: describe_model(name, settings),
+        inputs=[dropdown],
+        outputs=[about],
+        api_visibility="private",
+        queue=False,
+    )
+    return dropdown, about
+
+
+def _choice_label(name: str, settings: Settings) -> str:
+    return f"{name} ({LABELS['default']})" if name == settings.model else name
+
+
+def describe_model(name: str | None, settings: Settings) -> str:
+    """Size, licence (non-commercial flagged), the card's headline WER, whether loaded."""
+    if not name:
+        return ""
+    info = model_info(name, settings)
+    loaded = name == settings.model or shared_pool(settings).is_loaded(name)
+    state = LABELS["loaded"] if loaded else LABELS["not_loaded"]
+    warning = "⚠️ " if info.noncommercial else ""
+    return html.escape(f"{warning}{info.describe()} · {state}")
+
+
+@contextmanager
+def serving(
+    name: str | None,
+    default: Transcriber | None,
+    settings: Settings,
+    progress: Callable[..., Any] | None = None,
+) -> Iterator[Transcriber | None]:
+    """The transcriber for a request on model `name` (the default one for None, "" or
+    the Space's model); another model is loaded now if need be, with `progress` told."""
+    if not name or name == settings.model:
+        yield default
+        return
+    pool = shared_pool(settings)
+    if progress is not None and not pool.is_loaded(name):
+        progress(0, desc=LABELS["loading"].format(model=name))
+    try:
+        with pool.use(name) as transcriber:
+            yield transcriber
+    except ModelUnavailableError as error:
+        message = unavailable_message(name, error)
+        raise gr.Error(html.escape(message), title=LABELS["unavailable"]) from error
+
+
+def card_source(name: str | None, default: Transcriber | None, settings: Settings) -> Any:
+    """What the card viewer reads for model `name`: the served model's source for the
+    default, a Hub id or directory otherwise (the demo model's folder for "demo")."""
+    if not name or name == settings.model:
+        if default is None:
+            raise ModelUnavailableError("no model could be loaded")
+        source = default.model.source
+        return source.ref if source.kind == "hub" else source.path
+    if name == "demo":
+        return settings.demo_model_dir
+    return name
