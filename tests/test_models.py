@@ -320,3 +320,12 @@ def test_the_app_serves_a_chosen_model_compares_two_and_survives_a_missing_one(
         if words(right) != WORDS:
             assert marked  # the words that differ are highlighted
         assert "greedily" in notes or "language model" in notes
+
+
+def test_the_card_viewer_states_the_scoring_normalisation(bert_dir):
+    from hyasr_space.card import load_card_report
+    from hyasr_space.web.card_tab import card_panel_values
+
+    status, metrics, _, _ = card_panel_values(load_card_report(bert_dir))
+    assert "card's own" in status and "և" in status and "եւ" in status
+    assert list(metrics["split"]) == ["test"]

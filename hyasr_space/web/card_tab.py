@@ -32,6 +32,7 @@ from ..card import (
     training_curve,
 )
 from ..settings import Settings
+from ..text import SCORING_NORMALISATION
 from ..transcriber import Transcriber
 
 __all__ = ["CardTab", "build_card_tab", "card_panel_values", "model_card_tab"]
@@ -41,12 +42,17 @@ _LEGEND = (
     "(greedy CTC or with the language model), and the note says whether the card stated "
     "that or it was inferred. Figures on different splits are not comparable."
 )
+# The card's figures used its author's text normalisation; ours is stated beside them.
+_SCORING = (
+    "The figures are the card's own, scored with its author's text normalisation. "
+    f"`hyasr eval` and the Compare tab score every model alike: {SCORING_NORMALISATION}"
+)
 _CURVE_TITLE = "Validation WER and CER during training (the Trainer's eval, greedy)"
 _NO_CARD = "_No model card to show._"
 
 
 def _status_markdown(report: ModelCardReport) -> str:
-    lines = [f"**{describe_source(report)}**", "", _LEGEND]
+    lines = [f"**{describe_source(report)}**", "", _LEGEND, "", _SCORING]
     if report.warnings:
         lines += ["", *(f"- ⚠️ {warning}" for warning in report.warnings)]
     return "\n".join(lines)

@@ -49,13 +49,15 @@ def compare_tab(settings: Settings, transcriber: Transcriber | None) -> None:
                 decoder = gr.Radio(list(DECODER_CHOICES), value=LM, label=LABELS["decoder"])
                 button = gr.Button(LABELS["button"], variant="primary")
             with gr.Column():
-                first, _ = model_dropdown(settings, transcriber)
-                first.label = LABELS["first"]
+                first, _ = model_dropdown(settings, transcriber, label=LABELS["first"])
                 first_text = gr.HighlightedText(label=LABELS["first"], color_map=_COLOURS)
             with gr.Column():
-                second, _ = model_dropdown(settings, transcriber)
-                second.value = offered[1] if len(offered) > 1 else offered[0]
-                second.label = LABELS["second"]
+                second, _ = model_dropdown(
+                    settings,
+                    transcriber,
+                    label=LABELS["second"],
+                    value=offered[1] if len(offered) > 1 else None,
+                )
                 second_text = gr.HighlightedText(label=LABELS["second"], color_map=_COLOURS)
         notes = gr.Markdown()
 

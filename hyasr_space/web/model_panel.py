@@ -34,15 +34,20 @@ LABELS = {
 }
 
 
-def model_dropdown(settings: Settings, transcriber: Transcriber | None) -> tuple[Any, Any]:
-    """The dropdown (value: a model name) and a line about the chosen model; the line
-    follows the choice."""
+def model_dropdown(
+    settings: Settings,
+    transcriber: Transcriber | None,
+    *,
+    label: str | None = None,
+    value: str | None = None,
+) -> tuple[Any, Any]:
+    """The dropdown (value: a model name, the Space's model unless `value`) and a line
+    about the chosen model; the line follows the choice."""
     choices = offered_models(settings)
-    default = choices[0]
     dropdown = gr.Dropdown(
         choices=[(_choice_label(name, settings), name) for name in choices],
-        value=default,
-        label=LABELS["model"],
+        value=value if value in choices else choices[0],
+        label=label or LABELS["model"],
         info=LABELS["model_info"],
     )
     about = gr.Markdown(value="")

@@ -1,0 +1,153 @@
+"""Load time and memory per offered model, with random weights of the real sizes.
+
+    python -m benchmarks.models                      # both architectures, float32
+    python -m benchmarks.models --models xlsr-1b --seconds 10
+
+Each model runs in a fresh process (so its memory is its own): the checkpoint is built
+once from its config under build/bench/ (XLS-R 1B: bench_common.XLS_R_1B_CONFIG, as
+arampacha/wav2vec2-xls-r-1b-hy-cv and arampacha/wav2vec2-xls-r-1b-hy have it; Wav2Vec2-BERT
+600M: hidden 1024, 24 conformer layers, 16 heads, FFN 4096, 160-value stacked filter
+banks, as anah1tbaghdassarian/w2v-bert-2.0-armenian-colab-CV17.0_10epochs, a fine-tune of
+facebook/w2v-bert-2.0), then loaded by `load_model` as the app loads it (float32; the
+int8 export is measured by benchmarks/speed.py) and run once on `--seconds` of audio
+(noise: random weights take as long on anything).
+The stock baseline is transformers' own `from_pretrained` of the same files, timed in the
+same process before ours. Prints one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.bench_common import WORK_DIR, PeakMemory, log, machine, random_checkpoint
+
+# facebook/w2v-bert-2.0's config.json (https://huggingface.co/facebook/w2v-bert-2.0), with the
+# Armenian 44-token vocabulary of the test models in place of a fine-tune's own.
+W2V_BERT_600M_CONFIG: dict[str, Any] = {
+    "model_type": "wav2vec2-bert",
+    "architectures": ["Wav2Vec2BertForCTC"],
+    "vocab_size": 44,
+    "hidden_size": 1024,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "intermediate_size": 4096,
+    "feature_projection_input_dim": 160,
+    "conv_depthwise_kernel_size": 31,
+    "position_embeddings_type": "relative_key",
+    "left_max_position_embeddings": 64,
+    "right_max_position_embeddings": 8,
+    "add_adapter": False,
+    "pad_token_id": 41,
+    "bos_token_id": 42,
+    "eos_token_id": 43,
+    "apply_spec_augment": False,
+    "mask_time_prob": 0.0,
+}
+MODELS = ("xlsr-1b", "w2v-bert-600m")
+
+
+def w2v_bert_checkpoint(seed: int = 0) -> Path:
+    """Wav2Vec2-BERT 600M with random weights in the Hub layout, built once."""
+    import torch
+    from transformers import SeamlessM4TFeatureExtractor, Wav2Vec2BertConfig, Wav2Vec2BertForCTC
+
+    folder = WORK_DIR / "w2v-bert-600m-random"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    log(f"building the Wav2Vec2-BERT 600M architecture with random weights in {folder}")
+    torch.manual_seed(seed)
+    network = Wav2Vec2BertForCTC(Wav2Vec2BertConfig(**W2V_BERT_600M_CONFIG)).eval()
+    staging = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    network.save_pretrained(staging, safe_serialization=True)
+    del network
+    SeamlessM4TFeatureExtractor().save_pretrained(staging)
+    xlsr = random_checkpoint()  # the same tokenizer files
+    for name in ("vocab.json", "added_tokens.json", "tokenizer_config.json"):
+        shutil.copy(xlsr / name, staging / name)
+    staging.rename(folder)
+    return folder
+
+
+def measure(name: str, seconds: float) -> dict[str, Any]:
+    """One model in this process: stock load, our load, one forward pass."""
+    import torch
+
+    from hyasr_space.models import _count_parameters
+    from hyasr_space.results import Clip
+    from hyasr_space.runtime import caches, load_model
+    from hyasr_space.runtime.features import architecture, model_classes
+    from hyasr_space.settings import Settings
+
+    folder = random_checkpoint() if name == "xlsr-1b" else w2v_bert_checkpoint()
+    config = json.loads((folder / "config.json").read_text())
+    row: dict[str, Any] = {
+        "model": name,
+        "architecture": architecture(folder),
+        "parameters": _count_parameters(config),
+        "weights_mb": round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 2**20),
+    }
+    network_class, _ = model_classes(row["architecture"])
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        network = network_class.from_pretrained(folder, dtype=torch.float32).eval()
+        row["stock_load_s"] = round(time.perf_counter() - started, 2)
+    row["stock_peak_growth_mb"] = memory.growth_mb
+    del network
+    caches.clear()
+    settings = replace(Settings(), dtype="float32", background_export=False, warm_up=False)
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        model = load_model(str(folder), None, settings)
+        row["load_s"] = round(time.perf_counter() - started, 2)
+    row["load_peak_growth_mb"] = memory.growth_mb
+    row["held_mb"] = round(memory._rss() - memory.start_mb, 1)
+    # Random weights read nothing, so any signal times the same: noise at speech level.
+    samples = np.random.default_rng(0).normal(scale=0.1, size=int(seconds * 16_000))
+    clip = Clip(samples.astype(np.float32), 16_000, "noise")
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        logits = model.logits(clip)
+        row[f"forward_{seconds:g}s_s"] = round(time.perf_counter() - started, 2)
+    row["forward_peak_growth_mb"] = memory.growth_mb
+    row["frames"] = logits.frames
+    row["dtype"] = model.dtype
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--one", choices=MODELS, help=argparse.SUPPRESS)  # the child's job
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.seconds)))
+        return
+    rows = []
+    for name in args.models:
+        log(f"measuring {name}")
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.models", "--one", name, "--seconds",
+             str(args.seconds)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode:
+            rows.append({"model": name, "error": done.stderr.strip().splitlines()[-1:]})
+            continue
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
