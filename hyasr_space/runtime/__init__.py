@@ -5,8 +5,9 @@
 
 Modules, one job each: `loading` (load_model), `acoustic` (AcousticModel: windows,
 frame grid, normalisation, the background swap to int8), `features` (what the
-architecture decides: wav2vec2 or Wav2Vec2-BERT classes, frame grid, scaling), `policy` (device, dtype,
-batching), `networks` (where networks live, the forward pass on the device, ZeroGPU),
+architecture decides: wav2vec2 or Wav2Vec2-BERT classes, frame grid, scaling), `policy`
+(device, dtype, batching), `networks` (where networks live, the forward pass on the
+device, ZeroGPU),
 `checkpoints` (where a checkpoint comes from), `precision` (the CPU's precision),
 `windows` (window arithmetic), `batching` (cross-request batches), `compiled`
 (torch.compile buckets), `caches` (process caches, one `clear()`), `heap` (memory),
