@@ -142,7 +142,7 @@ def test_api_lists_the_transcribe_and_align_endpoints(client) -> None:
 def test_align_endpoint_aligns_a_corrected_text(client, words_wav: Path) -> None:
     api = client.view_api(print_info=False, return_format="dict")
     parameters = api["named_endpoints"][f"/{ALIGN_API_NAME}"]["parameters"]
-    assert [p["parameter_name"] for p in parameters] == ["audio", "text"]
+    assert [p["parameter_name"] for p in parameters] == ["audio", "text", "model"]
     text, greedy_view, lm_view, info, words, segments, downloads = client.predict(
         audio=gradio_client.handle_file(str(words_wav)),
         text="Բարև ձեր",  # the second word corrected (wrongly: the audio says ձեզ)

@@ -314,6 +314,8 @@ def test_the_app_serves_a_chosen_model_compares_two_and_survives_a_missing_one(
             client.predict(audio=audio, model=missing, api_name="/transcribe")
         text, *_ = client.predict(audio=audio, decoder="greedy", api_name="/transcribe")
         assert text == WORDS  # the previous model keeps serving
+        aligned = client.predict(audio=audio, text=WORDS, model=str(bert_dir), api_name="/align")
+        assert aligned[0] == WORDS and str(bert_dir) in aligned[3]
         left, right, notes = client.predict(
             audio=audio,
             first_model=str(model_dir),

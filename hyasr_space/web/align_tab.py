@@ -121,7 +121,7 @@ def wire_realign(
     )
     realigned = page.realign.click(
         align,
-        inputs=[page.audio, page.text, page.session_files],
+        inputs=[page.audio, page.text, page.session_files, page.model],
         outputs=[*page.outputs, page.session_files, page.last_result],
         api_name=API_NAME,
     ).success(lambda: gr.Row(visible=False), outputs=[page.comparison], **private)
