@@ -47,6 +47,9 @@ _HASH_CHUNK = 16 * 2**20
 _BLOB_DIR = "blobs"  # huggingface_hub names cached files by their sha256 there
 # One exporter per cache folder in this process; other processes race to a rename.
 _EXPORT_LOCKS: Registry[Path, threading.Lock] = Registry("int8 export locks")
+# One export at a time in this process, whichever the checkpoint: each peaks at about
+# 12 GB for the 1B model (docs/runtime.md), and several models may be chosen at once.
+_ONE_EXPORT = threading.Lock()
 
 
 class OnnxCTC:
@@ -183,7 +186,8 @@ def int8_model_path(model_dir: Path, cache_dir: Path, *, background: bool = Fals
         staging = Path(tempfile.mkdtemp(prefix="export-", dir=folder.parent))
         log.info("exporting %s to int8 ONNX (once per checkpoint) in %s", model_dir, folder)
         try:
-            export_int8(model_dir, staging, bits, background=background)
+            with _ONE_EXPORT:
+                export_int8(model_dir, staging, bits, background=background)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
