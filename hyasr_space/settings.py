@@ -54,6 +54,10 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
 | HYASR_WARM_UP               | warm_up              | 1                                     |
+| HYASR_API_KEY               | api_key              | none (the /v1 routes are open)        |
+| HYASR_URL_TIMEOUT_S         | url_timeout_s        | 30 (fetching an agent's audio URL)    |
+| HYASR_URL_MAX_REDIRECTS     | url_max_redirects    | 5                                     |
+| HYASR_URL_ALLOW_PRIVATE     | url_allow_private    | 0 (no loopback/private-network URLs)  |
 
 `HF_HUB_OFFLINE`, `HF_HOME`, `HF_ENDPOINT` and `HF_TOKEN` keep their huggingface_hub
 meaning; `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` keep Gradio's (a Space sets them).
@@ -233,6 +237,17 @@ class Settings:
     warm_up: bool = True
     cache_dir: Path = DEFAULT_CACHE_DIR
 
+    # Programs and agents (web/openai_api.py, web/agent_tools.py, remote_audio.py): the key
+    # the OpenAI-compatible /v1 routes require as a bearer token (None: open; kept out of
+    # repr so it never reaches a log), and the limits on audio an agent names by URL (its
+    # size and duration are max_file_size_mb's and max_duration_s's). Private-network and
+    # loopback hosts are refused unless url_allow_private: an agent must not make the
+    # server fetch from the network it sits in.
+    api_key: str | None = field(default=None, repr=False)
+    url_timeout_s: float = 30.0
+    url_max_redirects: int = 5
+    url_allow_private: bool = False
+
     sample_rate: int = field(default=SAMPLE_RATE, init=False)
 
     def __post_init__(self) -> None:
@@ -265,10 +280,13 @@ class Settings:
             "live_max_phrase_s",
             "live_time_limit_s",
             "live_max_streams",
+            "url_timeout_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        if self.url_max_redirects < 0:
+            raise ValueError(f"url_max_redirects must be 0 or more, not {self.url_max_redirects}")
         if self.request_batch_size < 0:
             raise ValueError(
                 f"request_batch_size must be 0 (auto) or more, not {self.request_batch_size}"
@@ -373,4 +391,8 @@ _ENV_FIELDS = {
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",
     "HYASR_WARM_UP": "warm_up",
+    "HYASR_API_KEY": "api_key",
+    "HYASR_URL_TIMEOUT_S": "url_timeout_s",
+    "HYASR_URL_MAX_REDIRECTS": "url_max_redirects",
+    "HYASR_URL_ALLOW_PRIVATE": "url_allow_private",
 }

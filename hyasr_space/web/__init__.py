@@ -25,9 +25,12 @@ from ..heap import keep_heap_trimmed
 from ..model import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
+from .agent_tools import add_agent_tools
+from .align_tab import API_NAME as ALIGN_API_NAME
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
 from .live_tab import live_tab
+from .openai_api import add_openai_endpoint, openai_routes
 from .speech_view import CSS as SPEECH_VIEW_CSS
 from .transcribe_tab import API_NAME, transcribe_tab
 
@@ -91,6 +94,12 @@ def build_demo(
             # More tabs come in through extra_tabs; by default Align and the model card.
             for build_tab in (align_tab, model_card_tab) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
+        # For programs and agents: MCP tools and the OpenAI route's queue endpoint, each in
+        # the concurrency group of the page event it mirrors (agent_tools.py, openai_api.py).
+        add_agent_tools(
+            demo, settings, transcriber, problem, transcribe_api=API_NAME, align_api=ALIGN_API_NAME
+        )
+        add_openai_endpoint(demo, settings, transcriber, transcribe_api=API_NAME)
     # Requests can only share a batch (batching.py) if that many run at once.
     batch = transcriber.model.request_batch_size if transcriber else 1
     demo.queue(
@@ -138,6 +147,8 @@ def launch(
         theme=gr.themes.Soft(),
         css=CSS,
         prevent_thread_lock=prevent_thread_lock,
+        mcp_server=True,  # agent_tools.py: at /gradio_api/mcp/
+        app_kwargs={"routes": openai_routes(demo)},  # /v1/...: before Gradio's own routes
     )
 
 
