@@ -40,7 +40,6 @@ from .errors import AudioError, FileTooLargeError
 from .settings import Settings
 
 SCHEMES = ("http", "https", "data")
-CHUNK_BYTES = 64 * 1024
 SHOWN_URL_CHARS = 80  # a URL quoted in an error is cut to this many characters
 _SAFE_NAME = re.compile(r"[^\w.\-]+")
 
@@ -91,7 +90,7 @@ def _write_data_url(url: str, settings: Settings, folder: Path) -> Path:
     if not comma:
         raise RemoteAudioError("The data: URL has no comma: write data:audio/wav;base64,<data>.")
     media_type, *params = header.split(";")
-    name = "audio-from-data-url" + (mimetypes.guess_extension(media_type.strip()) or "")
+    name = "audio-from-data-url" + _extension(media_type.strip().lower())
     limit = settings.max_file_size_bytes
     is_base64 = "base64" in (p.strip().lower() for p in params)
     # Refuse by its length before decoding: base64 holds 3 bytes in 4 characters.
@@ -150,7 +149,7 @@ def _save(
         raise FileTooLargeError(name, int(declared) / 2**20, settings.max_file_size_mb)
     size = 0
     with path.open("wb") as file:
-        for chunk in response.iter_bytes(CHUNK_BYTES):
+        for chunk in response.iter_bytes():  # as they arrive, so the clock is checked
             size += len(chunk)
             if size > limit:
                 raise RemoteFileTooLargeError(name, size / 2**20, settings.max_file_size_mb)
@@ -216,6 +215,14 @@ def _too_slow(url: str, settings: Settings) -> RemoteAudioError:
         f"{_shown(url)} took longer than {settings.url_timeout_s:g} s to download, the "
         "limit. Host the file somewhere faster or send a data: URL."
     )
+
+
+def _extension(media_type: str) -> str:
+    # Only for the file's name in messages: the decoders read the content, not the name.
+    guess = mimetypes.guess_extension(media_type) or mimetypes.guess_extension(
+        media_type.replace("/", "/x-")  # audio/wav is registered as audio/x-wav
+    )
+    return guess or ""
 
 
 def _file_name(path: str) -> str:
