@@ -54,6 +54,7 @@ argument, so a test builds one with `dataclasses.replace` instead of patching gl
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
 | HYASR_WARM_UP               | warm_up              | 1                                     |
+| HYASR_MCP_SERVER            | mcp_server           | 1 (MCP tools at /gradio_api/mcp/)     |
 | HYASR_API_KEY               | api_key              | none (the /v1 routes are open)        |
 | HYASR_URL_TIMEOUT_S         | url_timeout_s        | 30 (fetching an agent's audio URL)    |
 | HYASR_URL_MAX_REDIRECTS     | url_max_redirects    | 5                                     |
@@ -237,12 +238,14 @@ class Settings:
     warm_up: bool = True
     cache_dir: Path = DEFAULT_CACHE_DIR
 
-    # Programs and agents (web/openai_api.py, web/agent_tools.py, remote_audio.py): the key
-    # the OpenAI-compatible /v1 routes require as a bearer token (None: open; kept out of
-    # repr so it never reaches a log), and the limits on audio an agent names by URL (its
-    # size and duration are max_file_size_mb's and max_duration_s's). Private-network and
-    # loopback hosts are refused unless url_allow_private: an agent must not make the
-    # server fetch from the network it sits in.
+    # Programs and agents (web/agent_tools.py, web/openai_api.py, remote_audio.py): the MCP
+    # server on or off (the key does not cover it); the key the OpenAI-compatible /v1
+    # routes require as a bearer token (None: open; kept out of repr so it never reaches a
+    # log); the limits on audio an agent names by URL (its size and duration are
+    # max_file_size_mb's and max_duration_s's). Private-network and loopback hosts are
+    # refused unless url_allow_private: an agent must not make the server fetch from the
+    # network it sits in.
+    mcp_server: bool = True
     api_key: str | None = field(default=None, repr=False)
     url_timeout_s: float = 30.0
     url_max_redirects: int = 5
@@ -391,6 +394,7 @@ _ENV_FIELDS = {
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",
     "HYASR_WARM_UP": "warm_up",
+    "HYASR_MCP_SERVER": "mcp_server",
     "HYASR_API_KEY": "api_key",
     "HYASR_URL_TIMEOUT_S": "url_timeout_s",
     "HYASR_URL_MAX_REDIRECTS": "url_max_redirects",

@@ -147,7 +147,7 @@ def launch(
         theme=gr.themes.Soft(),
         css=CSS,
         prevent_thread_lock=prevent_thread_lock,
-        mcp_server=True,  # agent_tools.py: at /gradio_api/mcp/
+        mcp_server=settings.mcp_server,  # agent_tools.py: at /gradio_api/mcp/
         app_kwargs={"routes": openai_routes(demo)},  # /v1/...: before Gradio's own routes
     )
 
