@@ -149,6 +149,9 @@ def launch(
         prevent_thread_lock=prevent_thread_lock,
         mcp_server=settings.mcp_server,  # agent_tools.py: at /gradio_api/mcp/
         app_kwargs={"routes": openai_routes(demo)},  # /v1/...: before Gradio's own routes
+        # Gradio's SSR puts Node in front, which passes only /gradio_api/... and a few
+        # other paths to Python (templates/node/build/proxy_routes.js): /v1 would be lost.
+        ssr_mode=False,
     )
 
 
