@@ -21,7 +21,7 @@
   of the steps in the first and the last minute, and resident memory (RSS) after 1 and
   after 30 minutes.
 - xlsr: the XLS-R 1B architecture (random weights, benchmarks.bench_common), int8 (ONNX
-  Runtime; exported once, ~2-3 minutes and ~12 GB, cached in HYASR_CACHE_DIR), fed
+  Runtime; exported once and cached in HYASR_CACHE_DIR), fed
   in real time for `--xlsr-seconds`: the step the stream settles on (streaming.py
   lengthens it while steps run slow), the real-time factor of the steps, how far behind
   real time it ends, and the partial latency. Random weights spell nothing, so the
@@ -29,7 +29,7 @@
   shown.
 
 Run under the shared lock (`flock /tmp/hyasr-cpu.lock`) on a quiet machine; prints one
-JSON document on stdout, progress on stderr.
+JSON document on stdout, progress on stderr. The figures are in docs/live-captions.md.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ from benchmarks.bench_common import (
     speech,
 )
 from hyasr_space import Transcriber
+from hyasr_space.runtime.windows import clip_statistics
 from hyasr_space.settings import SAMPLE_RATE, Settings
 from hyasr_space.text import error_rates, normalize_text
-from hyasr_space.windows import clip_statistics
 
 RATE = SAMPLE_RATE
 PARTS = ("accuracy", "latency", "cost", "xlsr")

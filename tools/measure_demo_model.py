@@ -1,4 +1,4 @@
-"""Measure the bundled demo model the way its card and the README report it.
+"""Measure the bundled demo model the way its card and docs/development.md report it.
 
     python -m tools.measure_demo_model --model hyasr_space/demo_model --speech build/speech
 
@@ -21,8 +21,8 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from hyasr_space import caches
 from hyasr_space.cli import main as hyasr
+from hyasr_space.runtime import caches
 from hyasr_space.settings import DEFAULT_ALPHA, DEFAULT_BETA
 
 

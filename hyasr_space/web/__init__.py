@@ -21,8 +21,8 @@ from typing import Any
 import gradio as gr
 
 from ..errors import ModelUnavailableError
-from ..heap import keep_heap_trimmed
-from ..model import on_zero_gpu
+from ..runtime.heap import keep_heap_trimmed
+from ..runtime.policy import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
 from .agent_tools import add_agent_tools
@@ -78,7 +78,7 @@ def build_demo(
         banner = _banner(transcriber, problem)
         notes = gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
         if transcriber is not None and transcriber.model.preparing:
-            # int8 is on its way (precision.py): a page opened after the switch, or after
+            # int8 is on its way (runtime/precision.py): a page opened after the switch, or after
             # a failed export, says what serves then
             demo.load(
                 lambda: _header(transcriber, problem),
@@ -100,7 +100,7 @@ def build_demo(
             demo, settings, transcriber, problem, transcribe_api=API_NAME, align_api=ALIGN_API_NAME
         )
         add_openai_endpoint(demo, settings, transcriber, transcribe_api=API_NAME)
-    # Requests can only share a batch (batching.py) if that many run at once.
+    # Requests can only share a batch (runtime/batching.py) if that many run at once.
     batch = transcriber.model.request_batch_size if transcriber else 1
     demo.queue(
         max_size=settings.queue_max_size,
