@@ -20,6 +20,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     (
         "runtime",
         "audio",
+        "remote_audio",
         # kept for one release: aliases of runtime modules
         "model",
         "quantized",
