@@ -7,7 +7,8 @@
       .iter_batches()                              the driver writes parts (output.py)
 
 This is the batch-inference shape Ray Data documents (`map_batches` with a callable
-class per model stage, `compute=ActorPoolStrategy(size=n)` for the actor pool, `num_gpus` for GPU actors).
+class per model stage, `compute=ActorPoolStrategy(size=n)` for the actor pool,
+`num_gpus` for GPU actors).
 Ray Data streams: blocks flow through the stages as they are ready, and its
 backpressure keeps only a bounded number in flight, so memory does not grow with the
 corpus. Ray restarts a killed actor and retries its batch (Ray Data gives actor pools
