@@ -246,7 +246,7 @@ def test_a_killed_acoustic_worker_is_replaced(local_ray, tmp_path: Path) -> None
     folder.mkdir()
     for index in range(10):
         shutil.copy(EXAMPLES / GOOD[index % 2], folder / f"clip-{index}.wav")
-    killed: list[int] = []
+    killed: list[tuple[int, int]] = []  # (process id, rows written before the kill)
 
     def kill_once(done: int, total: int) -> None:
         if killed:
@@ -254,10 +254,11 @@ def test_a_killed_acoustic_worker_is_replaced(local_ray, tmp_path: Path) -> None
         for process in psutil.process_iter(["cmdline"]):
             if "AcousticStage" in " ".join(process.info["cmdline"] or []):
                 os.kill(process.pid, signal.SIGKILL)
-                killed.append(process.pid)
+                killed.append((process.pid, done))
 
     summary = run_batch([str(folder)], tmp_path / "out", batch_options(), on_rows=kill_once)
     assert killed, "no acoustic worker process was found to kill"
+    assert killed[0][1] < 10, "killed after the last row: nothing was left to retry"
     assert summary.written == 10 and summary.failed == 0
     assert sorted(all_rows(tmp_path / "out")) == sorted(f"clip-{i}.wav" for i in range(10))
 
