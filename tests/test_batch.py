@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -318,3 +319,35 @@ def test_without_ray_the_command_says_how_to_install_it(
     assert status == 2
     assert "pip install 'hyasr-space[batch]'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+CLUSTER_SCRIPT = """
+import json, sys
+from pathlib import Path
+from benchmarks.batch import bench_cluster, make_corpus
+corpus = Path(sys.argv[1])
+make_corpus(corpus, 10)
+print(json.dumps(bench_cluster(corpus, "demo", 10)))
+"""
+
+
+@pytest.mark.slow
+def test_two_node_cluster_loses_a_node_mid_run(tmp_path: Path) -> None:
+    """`ray.cluster_utils.Cluster`: a head and a second node, acoustic actors on both;
+    the second node is removed once the first rows are written. The run completes with
+    every input exactly once (in its own process: it needs its own Ray)."""
+    pytest.importorskip("ray")
+    pytest.importorskip("psutil")
+    root = Path(__file__).resolve().parent.parent
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, "-c", CLUSTER_SCRIPT, str(tmp_path / "corpus")],
+        capture_output=True, text=True, env=env, timeout=400, check=False, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["actor_nodes"]["AcousticStage"] == ["head", "second"]
+    assert result["second_node_removed_after_rows"] is not None
+    assert result["second_node_removed_after_rows"] < 10
+    assert (result["rows"], result["duplicates"], result["failed"]) == (10, 0, 0)

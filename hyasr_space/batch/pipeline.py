@@ -135,6 +135,22 @@ def resolve_source(options: BatchOptions, settings: Settings) -> ModelSource:
         return resolve_model(fallback, None, settings)
 
 
+def prepare_int8(source: ModelSource, settings: Settings) -> None:
+    """Make the int8 export once, here, when int8 is what serves (`--dtype int8`, or
+    `auto` on a CPU that it pays on, precision.py) and it is not cached: every acoustic
+    actor then loads it instead of exporting it at once (each export of XLS-R 1B takes
+    minutes and about 12 GB), or serving the slower interim dtype for the whole run.
+    The cache is this machine's (HYASR_CACHE_DIR): on a cluster, point it at shared
+    storage or the other nodes make their own."""
+    from ..model import pick_precision
+    from ..quantized import int8_model_path, is_cached
+
+    precision = pick_precision(settings.dtype, "cpu", source.path, settings)
+    if precision.dtype == "int8" and not is_cached(source.path, settings.cache_dir):
+        log.warning("exporting %s to int8 once before the run (minutes)", source.label)
+        int8_model_path(source.path, settings.cache_dir)
+
+
 def describe_settings(
     options: BatchOptions, settings: Settings, source: ModelSource
 ) -> dict[str, Any]:
@@ -175,6 +191,8 @@ def _run_pipeline(
     from .ray_setup import start_ray
 
     ray = start_ray(options.address)
+    if settings.device == "cpu" or not ray.cluster_resources().get("GPU"):
+        prepare_int8(source, settings)
     plan = plan_workers(
         ray.cluster_resources(),
         acoustic=options.acoustic_workers,
