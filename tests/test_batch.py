@@ -264,6 +264,25 @@ def test_a_killed_acoustic_worker_is_replaced(local_ray, tmp_path: Path) -> None
     assert sorted(all_rows(tmp_path / "out")) == sorted(f"clip-{i}.wav" for i in range(10))
 
 
+def test_command_line(local_ray, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`hyasr batch`: the summary on stdout, one line per failed input on stderr, exit
+    status 1 while an input failed; a rerun has nothing left to do."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / GOOD[0], folder / GOOD[0])
+    (folder / "broken.flac").write_bytes(b"fLaC not really")
+    command = ["batch", str(folder), "--model", "demo", "--decoder", "greedy", "--out"]
+    assert main([*command, str(tmp_path / "out")]) == 1
+    out, err = capsys.readouterr()
+    assert "inputs:     2 (0 already done, 2 this run)" in out
+    assert "failed:     1 (AudioDecodeError: 1)" in out
+    assert "hyasr: failed: broken.flac: broken.flac" in err
+    assert main([*command, str(tmp_path / "out")]) == 1
+    assert "inputs:     2 (2 already done, 0 this run)" in capsys.readouterr().out
+    assert main([*command, str(tmp_path / "out"), "--beam-width", "7"]) == 2
+    assert "other settings (changed: lm)" in capsys.readouterr().err
+
+
 def test_inputs_listing(corpus: Path, tmp_path: Path) -> None:
     from hyasr_space.web.transcribe_tab import AUDIO_SUFFIXES as APP_SUFFIXES
 
@@ -284,6 +303,11 @@ def test_inputs_listing(corpus: Path, tmp_path: Path) -> None:
     manifest.write_text("name\nx.wav\n", encoding="utf-8")
     with pytest.raises(DatasetError, match="path column"):
         list_inputs([str(manifest)])
+    # A Hub data set needs its split, and says so offline (no test reaches the Hub).
+    with pytest.raises(DatasetError, match="--split"):
+        list_inputs(["someone/speech"])
+    with pytest.raises(DatasetError, match="could not be listed"):
+        list_inputs(["someone/speech"], split="test")
 
 
 def test_worker_plan_from_cluster_resources() -> None:

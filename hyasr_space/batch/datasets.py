@@ -17,6 +17,7 @@ name a file and a row, so the read stage opens only the row group it needs.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,35 +104,47 @@ def hub_parquet_files(repo_id: str, split: str | None) -> list[Path]:
 
 def read_rows(path: str, kind: str, rows: list[int], column: str) -> list[dict]:
     """The Audio column's structs ({"bytes", "path"}) of `rows` of one data file."""
-    table = _open(Path(path), kind, column, rows)
-    return [table[index] for index in rows]
+    found = _open(Path(path), kind, column, rows)
+    return [found[row] for row in rows]
 
 
 def _open(path: Path, kind: str, column: str, rows: list[int]) -> dict[int, dict]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     if kind == "arrow":  # memory-mapped: taking a few rows reads only those rows' bytes
         with pa.memory_map(str(path)) as source:
             table = pa.ipc.open_stream(source).read_all().select([column])
             return {row: table.slice(row, 1).to_pylist()[0][column] for row in rows}
     found: dict[int, dict] = {}
-    parquet = pq.ParquetFile(path)
-    start = 0
-    for group in range(parquet.num_row_groups):  # only the row groups that hold a row asked for
-        count = parquet.metadata.row_group(group).num_rows
-        wanted = [row for row in rows if start <= row < start + count]
-        if wanted:
-            table = parquet.read_row_group(group, columns=[column])
-            for row in wanted:
-                found[row] = table.slice(row - start, 1).to_pylist()[0][column]
-        start += count
+    changed = path.stat().st_mtime_ns  # in the cache keys: a rewritten file is read again
+    starts = _row_group_starts(str(path), changed)
+    for row in rows:
+        group = max(i for i, start in enumerate(starts) if start <= row)
+        table = _row_group(str(path), changed, group, column)
+        found[row] = table.slice(row - starts[group], 1).to_pylist()[0][column]
     return found
 
 
-def _rows(path: Path, kind: str, audio_column: str | None) -> Iterator[Item]:
-    import pyarrow as pa
+@functools.lru_cache(maxsize=8)
+def _row_group_starts(path: str, changed: int) -> list[int]:
+    import pyarrow.parquet as pq
 
+    metadata = pq.ParquetFile(path).metadata
+    counts = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    return [sum(counts[:i]) for i in range(len(counts))]
+
+
+@functools.lru_cache(maxsize=2)
+def _row_group(path: str, changed: int, group: int, column: str):
+    """One row group's audio column; the last two are kept, because a read worker takes
+    a few rows at a time and the next rows are usually in the same group (Hub Parquet
+    files hold about a hundred clips a group)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).read_row_group(group, columns=[column])
+
+
+def _rows(path: Path, kind: str, audio_column: str | None) -> Iterator[Item]:
     schema = _schema(path, kind)
     column = audio_column or _audio_column(schema)
     if column is None or column not in schema.names:
@@ -153,7 +166,6 @@ def _rows(path: Path, kind: str, audio_column: str | None) -> Iterator[Item]:
             dataset_row=row,
             audio_column=column,
         )
-    del pa
 
 
 def _metadata_rows(path: Path, kind: str, columns: list[str], audio: str) -> Iterator[dict]:
