@@ -34,5 +34,9 @@ def start_ray(address: str | None = None) -> Any:
         if address:
             ray.init(address=address)
         else:  # embedded: no dashboard to serve, nothing else to connect to
+            # Ray starts its workers at niceness 15; embedded, they are this command's own
+            # work and get its priority (on a busy machine niced workers made a run
+            # slower than `hyasr transcribe` in one process). A user's setting wins.
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(include_dashboard=False)
     return ray
