@@ -23,8 +23,8 @@ import soxr
 from tone_model import LONG_WORDS, RATE, WORDS, tone_speech
 
 from hyasr_space import InvalidRequestError, Transcriber
+from hyasr_space.audio import read_wav_chunk
 from hyasr_space.settings import Settings
-from hyasr_space.web.live_tab import read_chunk
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CLIPS = sorted(EXAMPLES.glob("*.wav"))
@@ -232,12 +232,12 @@ def test_read_chunk_keeps_every_sample_after_the_header(tmp_path: Path) -> None:
         out.writeframes(first.tobytes())
     path = tmp_path / "audio.wav"
     path.write_bytes(buffer.getvalue() + second.tobytes())
-    rate, samples = read_chunk(str(path))
+    rate, samples = read_wav_chunk(str(path))
     assert rate == 44_100
     np.testing.assert_array_equal(samples, np.concatenate([first, second]))
     path.write_bytes(b"not a wav file at all")
     with pytest.raises(ValueError, match="not a WAV file"):
-        read_chunk(str(path))
+        read_wav_chunk(str(path))
 
 
 def test_concurrent_streams_share_the_model_and_its_batches(
