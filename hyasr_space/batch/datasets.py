@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from ..evaluation import SENTENCE_COLUMNS
-from .inputs import Item, file_identity
+from .items import Item, file_identity
 
 STATE_FILE = "state.json"
 DICT_FILE = "dataset_dict.json"

@@ -25,11 +25,12 @@ import glob
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import DatasetError
 from ..evaluation import CLIPS_DIR, PATH_COLUMNS, SENTENCE_COLUMNS
+from .datasets import is_dataset, list_dataset
+from .items import Item, file_identity
 
 # What the app reads (libsndfile, then ffmpeg for the rest): the upload box's types
 # (web/transcribe_tab.py) and the other common containers ffmpeg decodes.
@@ -40,34 +41,6 @@ AUDIO_SUFFIXES = (
 MANIFEST_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 GLOB_CHARACTERS = set("*?[")
 NOT_FOUND = "NotFound"  # the error kind of a listed file that is not there
-
-
-@dataclass(frozen=True)
-class Item:
-    """One input: `id` names it in the output; the audio is the file `path`, or row
-    `dataset_row` of the data set file `dataset_file`; `error` is set when it cannot be
-    read at all (a manifest's missing file)."""
-
-    id: str
-    identity: str
-    path: str = ""
-    reference: str | None = None
-    dataset_file: str = ""
-    dataset_format: str = ""  # "arrow" or "parquet"
-    dataset_row: int = -1
-    audio_column: str = ""
-    error: str = ""
-    error_kind: str = ""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def file_identity(path: Path, *extra: object) -> str:
-    """A short hash of a file's absolute path, size and modification time (and `extra`)."""
-    stat = path.stat()
-    key = "\0".join(map(str, (path.resolve(), stat.st_size, stat.st_mtime_ns, *extra)))
-    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
 def missing_identity(name: str, manifest: Path) -> str:
@@ -84,8 +57,6 @@ def list_inputs(
     """The items of every input, in order, each input once. Raises `DatasetError` for an
     input that is nothing readable (no such path, a folder without audio or data set, a
     manifest without a path column)."""
-    from .datasets import is_dataset, list_dataset
-
     items: list[Item] = []
     seen: set[str] = set()
     for text in inputs:

@@ -31,10 +31,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..checkpoints import ModelSource, resolve_model
+from ..constants import LM
 from ..errors import ModelUnavailableError
 from ..evaluation import evaluation_settings
-from ..settings import LM, Settings
+from ..runtime.checkpoints import ModelSource, resolve_model
+from ..settings import Settings
 from ..subtitles import CaptionLimits
 from .inputs import Item, list_inputs
 from .output import OutputDir
@@ -142,8 +143,8 @@ def prepare_int8(source: ModelSource, settings: Settings) -> None:
     minutes and about 12 GB), or serving the slower interim dtype for the whole run.
     The cache is this machine's (HYASR_CACHE_DIR): on a cluster, point it at shared
     storage or the other nodes make their own."""
-    from ..model import pick_precision
-    from ..quantized import int8_model_path, is_cached
+    from ..runtime.int8 import int8_model_path, is_cached
+    from ..runtime.policy import pick_precision
 
     precision = pick_precision(settings.dtype, "cpu", source.path, settings)
     if precision.dtype == "int8" and not is_cached(source.path, settings.cache_dir):

@@ -25,8 +25,8 @@ import logging
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -159,7 +159,7 @@ class AcousticStage:
     def __init__(self, model: str, revision: str | None, settings: Any, threads: int) -> None:
         import torch
 
-        from ..model import load_model
+        from ..runtime import load_model
 
         if threads > 0:
             torch.set_num_threads(threads)
@@ -213,10 +213,10 @@ class DecoderStage:
         model_label: str,
         model_commit: str | None,
     ) -> None:
-        from ..checkpoints import resolve_model
-        from ..cli.common import lm_settings
         from ..decoding import GreedyDecoder, pick_decoders
-        from ..lm import LMDecoder, LMSettings
+        from ..lm import LMDecoder
+        from ..lm_settings import LMSettings
+        from ..runtime.checkpoints import resolve_model
         from ..vocabulary import Vocabulary
 
         source = resolve_model(model, revision, settings)
@@ -231,7 +231,10 @@ class DecoderStage:
         self.decoders, choice_notices = pick_decoders(decoder, GreedyDecoder(vocabulary), lm)
         self.notices = notices + choice_notices
         base = lm.defaults if lm else LMSettings.from_settings(settings)
-        self.options = lm_settings(base, SimpleNamespace(**lm_overrides))
+        # As `hyasr transcribe` (cli/common.py): the checkpoint's settings, with each
+        # option the command was given (hotwords arrive parsed).
+        given = {name: value for name, value in lm_overrides.items() if value is not None}
+        self.options = replace(base, **given)
         self.limits = limits
         self.settings_hash = settings_hash
         self.model_label = model_label

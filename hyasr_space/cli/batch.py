@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import HyasrError
+from ..lm_settings import parse_hotwords
 from .common import (
     Command,
     add_caption_options,
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             revision=args.revision,
             settings=settings,
             decoder=args.decoder,
-            lm_overrides={name: getattr(args, name, None) for name in LM_OPTIONS},
+            lm_overrides=lm_overrides(args),
             limits=caption_limits(args, settings),
             max_duration_s=args.max_duration_s,
             subtitles=tuple(f for f in ("srt", "vtt") if getattr(args, f)),
@@ -111,6 +112,15 @@ def run(args: argparse.Namespace) -> int:
     print(summary.text())
     _print_failures(args.out)
     return 1 if summary.failed or summary.written < summary.inputs else 0
+
+
+def lm_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The LM options given, hotwords parsed as `hyasr transcribe` parses them; the
+    workers apply them to the checkpoint's settings (cli/common.py's `lm_settings`)."""
+    given = {name: getattr(args, name, None) for name in LM_OPTIONS}
+    if given["hotwords"] is not None:
+        given["hotwords"] = parse_hotwords(given["hotwords"])
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _print_failures(out: Path, limit: int = 20) -> None:
