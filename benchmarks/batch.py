@@ -2,14 +2,15 @@
 simulated two-node cluster that loses a node mid-run.
 
     python -m benchmarks.batch                           # demo model, 32 clips of ~10 s
-    python -m benchmarks.batch --files 64 --workers 1 2 --cluster
+    python -m benchmarks.batch --files 64 --runs 1x1 2x1 --cluster
     python -m benchmarks.batch --layers 4 --dtype int8   # XLS-R 1B architecture, 4 layers
 
 Prints one JSON object:
 
 - `transcribe`: `hyasr transcribe FILE...` in one process (wall time of the command,
   start-up and model loading included, and its audio hours per wall hour);
-- `batch`: `hyasr batch FOLDER --out DIR --acoustic-workers N` per N in --workers, the
+- `batch`: `hyasr batch FOLDER --out DIR --acoustic-workers A --decoder-workers D` per
+  AxD in --runs, the
   same files, a local Ray started by the command: the command's wall time (Ray's start
   included), the pipeline's wall time from its summary, and the engine's overhead
   against `transcribe`; every run checks that each file's text equals `transcribe`'s;
@@ -86,8 +87,8 @@ def bench_transcribe(files: list[Path], model_args: list[str], env: dict, audio_
 
 
 def bench_batch(
-    corpus: Path, workers: int, model_args: list[str], env: dict, audio_s: float,
-    texts: dict[str, str], transcribe_wall: float,
+    corpus: Path, workers: int, decoders: int, model_args: list[str], env: dict,
+    audio_s: float, texts: dict[str, str], transcribe_wall: float,
 ) -> dict[str, Any]:  # fmt: skip
     import pyarrow.parquet as pq
 
@@ -95,7 +96,7 @@ def bench_batch(
     try:
         command = [
             *HYASR, "batch", str(corpus), "--out", str(out / "o"), *model_args,
-            "--acoustic-workers", str(workers),
+            "--acoustic-workers", str(workers), "--decoder-workers", str(decoders),
         ]  # fmt: skip
         if workers > 1:
             cpus = len(os.sched_getaffinity(0))
@@ -108,6 +109,7 @@ def bench_batch(
         shutil.rmtree(out, ignore_errors=True)
     return {
         "acoustic_workers": workers,
+        "decoder_workers": decoders,
         "wall_s": round(wall, 2),
         "pipeline_wall_s": round(summary["wall_seconds"], 2),
         "audio_h_per_h": hours_per_hour(audio_s, wall),
@@ -229,7 +231,9 @@ def prepare_int8(model: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=32)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--runs", nargs="+", default=["1x1", "2x1"], help="acoustic x decoder workers per run"
+    )
     parser.add_argument("--model", default="demo")
     parser.add_argument(
         "--layers",
@@ -270,18 +274,14 @@ def main() -> None:
         results["transcribe"], texts = bench_transcribe(files, model_args, env, audio_s)
         texts = {f"clip-{i:04d}.wav": texts[f"clip-{i:04d}.wav"] for i in range(args.files)}
         results["batch"] = []
-        for workers in args.workers:
-            log(f"hyasr batch, {workers} acoustic worker(s) ...")
+        for run_spec in args.runs:
+            workers, decoders = (int(n) for n in run_spec.split("x"))
+            log(f"hyasr batch, {workers} acoustic and {decoders} decoder worker(s) ...")
+            transcribe_wall = results["transcribe"]["wall_s"]
             results["batch"].append(
                 bench_batch(
-                    corpus,
-                    workers,
-                    model_args,
-                    env,
-                    audio_s,
-                    texts,
-                    results["transcribe"]["wall_s"],
-                )  # fmt: skip
+                    corpus, workers, decoders, model_args, env, audio_s, texts, transcribe_wall
+                )
             )
         if not args.no_stages:
             log("per-stage costs ...")
