@@ -1,7 +1,7 @@
 """What `hyasr batch` writes into DIR, and how a rerun finds what is already there.
 
     DIR/batch.json              the settings of the run and their hash
-    DIR/parts/part-*.parquet    one row per input (RESULT_SCHEMA), a file per written batch
+    DIR/parts/part-*.parquet    one row per input (RESULT_SCHEMA), a file per 1,000 rows or 30 s
     DIR/transcripts.jsonl       the same rows as JSON lines (--jsonl), rebuilt at the end
     DIR/subtitles/<id>.srt|vtt  one caption file per input (--srt, --vtt)
     DIR/summary.json            summary.py
