@@ -16,7 +16,7 @@ Prints one JSON object:
   against `transcribe`; every run checks that each file's text equals `transcribe`'s;
 - `stages`: per-stage costs in one process (`hyasr eval`'s evaluation on the same
   files): reading, the forward pass and each decoder, in seconds per audio second; the
-  paper estimate for 10,000 hours in docs/batch.md comes from these and FACTS' GPU rates;
+  paper estimate for 10,000 hours in docs/batch.md comes from these and a GPU rate;
 - `cluster` (--cluster): `ray.cluster_utils.Cluster` with a head and a second node, the
   pipeline spread over both (`--acoustic-workers 2`), the second node removed once the
   first rows are written: rows written, inputs, duplicates, which nodes ran actors.

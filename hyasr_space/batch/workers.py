@@ -7,8 +7,8 @@ Defaults come from the cluster's resources (`ray.cluster_resources()`):
 - CPUs only: one acoustic worker per 8 cores, each with as many torch threads (one big
   process per network copy: the weights are held once per worker, and a matmul uses
   cores more efficiently than two processes splitting them), one decoder per 16 cores
-  (beam search costs a few percent of a CPU forward pass; FACTS: 6-125 ms per 10 s of
-  logits against seconds for the network).
+  (the beam search costs 14-17 ms per 10 s of audio, docs/performance.md, against
+  seconds for the network).
 
 Ray schedules by logical reservations, not by threads. Where the stages' wishes exceed
 the cluster's CPUs (two cores: a two-thread acoustic worker, a decoder and a reader),
