@@ -15,7 +15,7 @@ MAX_LINES = 500
 # Floors, top down: a module imports its own floor (without circles) or lower ones.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("web", "cli"),
-    ("transcriber", "streaming", "evaluation", "lm_tuning", "picture"),
+    ("transcriber", "streaming", "evaluation", "lm_tuning", "picture", "batch"),
     ("decoding", "lm", "lm_settings", "alignment", "confidence", "vocabulary", "subtitles", "card"),
     (
         "runtime",
