@@ -7,12 +7,10 @@ chunks, a chunk longer than a window, silence, bad chunks, memory that stays bou
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import wave
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +22,6 @@ from tone_model import LONG_WORDS, RATE, WORDS, tone_speech
 
 from hyasr_space import InvalidRequestError, Transcriber
 from hyasr_space.settings import Settings
-from hyasr_space.web.live_tab import read_chunk
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CLIPS = sorted(EXAMPLES.glob("*.wav"))
@@ -222,24 +219,6 @@ def test_stream_a_file_as_json_lines(capsys: pytest.CaptureFixture[str], demo) -
     assert main(["stream", "--model", "demo", "no-such-file.wav"]) == 1
 
 
-def test_read_chunk_keeps_every_sample_after_the_header(tmp_path: Path) -> None:
-    """The browser joins chunks behind the first one's header, which declares one chunk."""
-    rng = np.random.default_rng(0)
-    first, second = (rng.integers(-2000, 2000, (4410, 2)).astype(np.int16) for _ in "ab")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(2), out.setsampwidth(2), out.setframerate(44_100)
-        out.writeframes(first.tobytes())
-    path = tmp_path / "audio.wav"
-    path.write_bytes(buffer.getvalue() + second.tobytes())
-    rate, samples = read_chunk(str(path))
-    assert rate == 44_100
-    np.testing.assert_array_equal(samples, np.concatenate([first, second]))
-    path.write_bytes(b"not a wav file at all")
-    with pytest.raises(ValueError, match="not a WAV file"):
-        read_chunk(str(path))
-
-
 def test_concurrent_streams_share_the_model_and_its_batches(
     model_dir: Path, settings: Settings
 ) -> None:
@@ -268,7 +247,8 @@ def test_concurrent_streams_share_the_model_and_its_batches(
 
 
 def test_a_closed_tab_frees_its_live_session() -> None:
-    from hyasr_space.web.live_tab import LiveSession, close_live_session
+    from hyasr_space.web.live_sessions import LiveSession
+    from hyasr_space.web.live_tab import close_live_session
 
     session = LiveSession()
     folder, recordings = session.files.path, session.new_recording().parent
@@ -326,18 +306,19 @@ def test_the_lag_notice_suggests_what_this_model_can_still_do(
 
 
 def test_live_streams_past_the_limit_are_refused_until_a_slot_frees(tone: Transcriber) -> None:
-    from hyasr_space.web.live_tab import STALE_S, LiveSession, StreamSlots, busy_notice
+    from hyasr_space.web.live_sessions import STALE_S, LiveSession, StreamSlots
+    from hyasr_space.web.live_tab import busy_notice
 
     slots, now = StreamSlots(2), 100.0
     first, second, third = LiveSession(), LiveSession(), LiveSession()
     for session in (first, second, third):
-        session.last_chunk = now
+        session.last_seen = now
     assert slots.take(first, now) and slots.take(second, now)
     assert slots.take(first, now)  # a session already holding its slot keeps it
     assert not slots.take(third, now)
     assert "2 live streams are open" in busy_notice(slots) and "=2" in busy_notice(slots)
     # finishing a stream gives its slot back
-    first.begin(tone.stream("greedy"), now, 0.0)
+    first.begin(tone.stream("greedy"), now)
     first.end()
     assert slots.open == 1 and slots.take(third, now)
     # a stream with no chunk for STALE_S (its tab was closed while recording) is dropped

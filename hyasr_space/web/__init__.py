@@ -27,6 +27,7 @@ from ..settings import Settings
 from ..transcriber import Transcriber
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
+from .live_socket import live_socket_routes
 from .live_tab import live_tab
 from .speech_view import CSS as SPEECH_VIEW_CSS
 from .transcribe_tab import API_NAME, transcribe_tab
@@ -138,6 +139,9 @@ def launch(
         theme=gr.themes.Soft(),
         css=CSS,
         prevent_thread_lock=prevent_thread_lock,
+        # Routes of our own on Gradio's server (FastAPI's `routes`, matched before
+        # Gradio's): the live captions' socket (issue 21).
+        app_kwargs={"routes": live_socket_routes()},
     )
 
 
