@@ -260,6 +260,7 @@ class LiveSession:
     # --- the worker ----------------------------------------------------------------
 
     def _work(self, stream: LiveStream) -> None:
+        told = -1  # the stream's step count when the page was last told the text
         while True:
             with self._state:
                 while not self._queue and not self._closing:
@@ -281,7 +282,9 @@ class LiveSession:
             if partial is not None:
                 self.partial = partial
                 self.notes += partial.notices
-                self._tell(partial)
+                if stream.steps != told:  # new scores, new text: it covers all fed so far
+                    told = stream.steps
+                    self._tell(partial)
 
     def _tell(self, partial: Partial) -> None:
         listener = self._listener
