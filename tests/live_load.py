@@ -184,7 +184,7 @@ def behind_summary(stats: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
-def record_live(page: Any, duration_s: float, drop_at_s: float | None, expect: Any) -> float:
+def record_live(page: Any, duration_s: float, drop_at_s: float | None) -> float:
     """Press Record, drop the socket once at `drop_at_s` (the page reconnects), let the
     clip play out, press Stop; returns when Record was pressed (monotonic)."""
     page.get_by_role("button", name="Record", exact=True).click()

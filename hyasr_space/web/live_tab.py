@@ -81,6 +81,7 @@ STOP_JS = "async (...args) => { if (window.hyasrLive) await window.hyasrLive.sto
 def close_live_session(session: LiveSession | None) -> None:
     """`gr.State(delete_callback=...)`: Gradio calls it when the session's state expires."""
     if session is not None:
+        LIVE_SESSIONS.forget(session)
         session.close()
 
 
