@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.bench_common import heldout_dir, machine
 from hyasr_space.evaluation import evaluate, load_dataset
-from hyasr_space.model import load_model
+from hyasr_space.runtime import load_model
 from hyasr_space.settings import Settings
 from hyasr_space.text import error_rates
 from hyasr_space.transcriber import Transcriber
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.weight_bits:  # the export another CPU kind would make (precision.py)
-        from hyasr_space import quantized
+        from hyasr_space.runtime import int8 as quantized
 
         quantized.weight_bits = lambda: args.weight_bits
     base = Settings(device="cpu", fallback_model=None, warm_up=False, background_export=False)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         reports[dtype] = evaluate(transcriber, dataset, args.decoder, data_name=str(args.data))
     out = {"machine": machine(), "model": args.model, "clips": len(dataset), "decoders": {}}
     if "int8" in args.dtypes:
-        from hyasr_space.quantized import weight_bits
+        from hyasr_space.runtime.int8 import weight_bits
 
         out["int8_weight_bits"] = weight_bits()
     for dtype, report in reports.items():

@@ -218,7 +218,7 @@ def work(args: argparse.Namespace) -> dict:
     import torch
 
     from hyasr_space.audio import load_audio
-    from hyasr_space.model import load_model
+    from hyasr_space.runtime import load_model
     from hyasr_space.text import error_rates
     from hyasr_space.transcriber import Transcriber
 

@@ -75,10 +75,11 @@ from benchmarks.bench_common import (
     random_checkpoint,
     speech,
 )
-from hyasr_space.checkpoints import resolve_model
 from hyasr_space.lm import LMSettings
-from hyasr_space.model import AcousticModel, load_model, pick_device
 from hyasr_space.results import Clip, Logits
+from hyasr_space.runtime import AcousticModel, load_model
+from hyasr_space.runtime.checkpoints import resolve_model
+from hyasr_space.runtime.policy import pick_device
 from hyasr_space.settings import Settings
 from hyasr_space.text import error_rates
 from hyasr_space.transcriber import Transcriber
@@ -390,7 +391,7 @@ def ours(path: Path, base: Settings, name: str, args: argparse.Namespace) -> Tra
 
 def export_info(path: Path, cache_dir: Path) -> dict[str, Any]:
     """What the int8 export of `path` recorded: its recipe, stage times and peak RSS."""
-    from hyasr_space.quantized import INFO_FILE, cached_model_path
+    from hyasr_space.runtime.int8 import INFO_FILE, cached_model_path
 
     info_file = cached_model_path(path, cache_dir).parent / INFO_FILE
     return json.loads(info_file.read_text()) if info_file.is_file() else {}

@@ -51,9 +51,9 @@ from benchmarks.bench_common import (
     speech,
 )
 from hyasr_space import Transcriber
+from hyasr_space.runtime.windows import clip_statistics
 from hyasr_space.settings import SAMPLE_RATE, Settings
 from hyasr_space.text import error_rates, normalize_text
-from hyasr_space.windows import clip_statistics
 
 RATE = SAMPLE_RATE
 PARTS = ("accuracy", "latency", "cost", "xlsr")

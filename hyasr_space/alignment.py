@@ -46,6 +46,7 @@ from .settings import (
     UNMATCHED_SPEECH_S,
     Settings,
 )
+from .subtitles import format_clock
 from .text import normalize_text
 from .vocabulary import Vocabulary
 
@@ -319,7 +320,8 @@ class Aligner:
             )
         for start, end in unmatched_speech(path, log_probs, tokens, self.vocabulary, step):
             notices.append(
-                f"Speech from {_clock(start)} to {_clock(end)} has no words in the text "
+                f"Speech from {format_clock(start, 1)} to {format_clock(end, 1)} has no words "
+                "in the text "
                 "(the words around it may be stretched over it): is part of the text missing?"
             )
         return notices
@@ -471,8 +473,3 @@ def _foreign_notice(words: Sequence[TextWord]) -> str:
         + " interpolated between the neighbouring words and marked as such; "
         "write numbers and foreign words as they are spoken, in Armenian letters, to align them."
     )
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"

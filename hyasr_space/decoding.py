@@ -10,18 +10,16 @@ posteriors, computed by `confidence.word_confidences`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from .confidence import WordFrames, word_confidences
 from .errors import InvalidRequestError
+from .lm_settings import LMSettings
 from .results import Logits, Transcript, Word
 from .settings import BOTH, DECODER_CHOICES, GREEDY, LM
 from .vocabulary import Vocabulary
-
-if TYPE_CHECKING:
-    from .lm import LMSettings
 
 GREEDY_DESCRIPTION = "greedy CTC (no language model)"
 NO_LM_NOTICE = "This model has no language model, so the text was decoded greedily."

@@ -1,8 +1,8 @@
 """The errors a user can cause or meet, each also a standard exception type.
 
 The message of each is written for the person who uploaded the audio: it names the file
-and the number they exceeded. ui.py turns them into `gr.Error` (escaping the text, since
-Gradio renders it as HTML); the CLI prints them; nothing else catches them.
+and the number they exceeded. The web tabs turn them into `gr.Error` (escaping the text,
+since Gradio renders it as HTML); the CLI prints them; nothing else catches them.
 """
 
 from __future__ import annotations

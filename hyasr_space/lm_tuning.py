@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 
 from .audio import load_audio
-from .checkpoints import WEIGHT_FILES
 from .decoding import GreedyDecoder
 from .errors import DatasetError
 from .evaluation import ProgressCallback, Utterance, evaluation_settings
 from .lm import LMDecoder, LMSettings
 from .results import Clip, Logits
+from .runtime.checkpoints import WEIGHT_FILES
 from .settings import LM_DIR
 from .text import ErrorRates, error_rates
 from .transcriber import Transcriber

@@ -42,9 +42,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .audio import to_float
 from .results import Clip, Transcription, Word
 from .settings import LM, PACKAGE_DIR
-from .subtitles import Caption, CaptionLimits, captions
+from .subtitles import Caption, CaptionLimits, captions, format_clock
 
 if TYPE_CHECKING:
     from .transcriber import Transcriber
@@ -226,7 +227,7 @@ def _mel_db(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
         fmax=min(FMAX_HZ, sample_rate / 2),
         dtype=np.float32,
     )
-    audio = samples if samples.dtype == np.float32 else _as_float32(samples)
+    audio = samples if samples.dtype == np.float32 else to_float(samples)
     if not np.isfinite(audio).all():  # librosa refuses NaN and inf; audio.py drops them too
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     frames = 1 + audio.size // hop
@@ -247,14 +248,6 @@ def _mel_db(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
     floor = reference * 10 ** (-TOP_DB / 10)  # true silence (0) is drawn at -TOP_DB
     db = librosa.power_to_db(mel, ref=reference, amin=floor, top_db=None)
     return np.clip(db, -TOP_DB, 0.0, out=db), hop / sample_rate
-
-
-def _as_float32(samples: np.ndarray) -> np.ndarray:
-    if samples.dtype.kind in "iu":
-        info = np.iinfo(samples.dtype)
-        scale = max(abs(info.min), info.max)
-        return samples.astype(np.float32) / scale
-    return samples.astype(np.float32)
 
 
 @cache
@@ -333,10 +326,8 @@ def _draw_ruler(
 
 
 def _clock(seconds: float, step: float) -> str:
-    if step < 1:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}:{rest:02d}"
+    """A ruler label: tenths of a second between ticks closer than a second apart."""
+    return f"{seconds:.1f}s" if step < 1 else format_clock(seconds, 0)
 
 
 def _draw_cut(

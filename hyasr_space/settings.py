@@ -1,7 +1,11 @@
 """Every environment variable, limit, default and path of the app, in one place.
 
-`Settings.from_env()` reads the environment once; everything else takes a `Settings`
-argument, so a test builds one with `dataclasses.replace` instead of patching globals.
+`Settings.from_env()` reads the environment. Only the edges call it: the app
+(`web.build_demo`), the command line and `Transcriber.load()`'s default; everything below
+them takes a `Settings` argument, and given none uses the defaults (never the
+environment), so a test builds one with `dataclasses.replace` instead of patching
+globals. The domain's constants (sample rate, decoder names, caption limits) are in
+constants.py.
 
 | variable                    | field                | default                               |
 | --------------------------- | -------------------- | ------------------------------------- |
@@ -68,34 +72,37 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-# Beam search defaults are pyctcdecode's own, imported rather than copied (its constants
-# module is plain Python, cheap to import); a checkpoint's attrs.json overrides alpha/beta.
-from pyctcdecode.constants import (
+# Domain constants live in constants.py; imported here so that settings' users keep them.
+from .constants import (
+    ALIGN,
+    ALIGN_SNAP_S,
+    BOTH,
+    CAPTION_MAX_LINE_CHARS,
+    CAPTION_MAX_LINES,
+    CAPTION_MAX_S,
+    DECODER_CHOICES,
     DEFAULT_ALPHA,
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BETA,
     DEFAULT_HOTWORD_WEIGHT,
     DEFAULT_MIN_TOKEN_LOGP,
+    DEFAULT_MODEL,
     DEFAULT_PRUNE_LOGP,
     DEFAULT_SCORE_LM_BOUNDARY,
     DEFAULT_UNK_LOGP_OFFSET,
+    DEMO_MODEL,
+    GREEDY,
+    LM,
+    LM_DIR,
+    LM_SEGMENT_S,
+    LM_SILENCE_S,
+    PACKAGE_DIR,
+    POOR_MATCH_SCORE,
+    POOR_MATCH_SHARE,
+    SAMPLE_RATE,
+    UNMATCHED_SPEECH_S,
 )
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-
-DEFAULT_MODEL = "arampacha/wav2vec2-xls-r-1b-hy-cv"
-DEMO_MODEL = "demo"  # the model name that means `demo_model_dir`
-SAMPLE_RATE = 16_000  # what every wav2vec2 checkpoint of this family expects
-LM_DIR = "language_model"  # a checkpoint's KenLM folder (the Hub layout of pyctcdecode)
-# Beam search over long logits goes in segments cut at silences (lm.py): a cut needs blank
-# to win for LM_SILENCE_S, and comes once the segment is LM_SEGMENT_S long.
-LM_SEGMENT_S = 20.0
-LM_SILENCE_S = 0.5
-# Caption limits (subtitles.CaptionLimits), from common subtitle guidelines (Netflix's: 42
-# characters a line, two lines); at most 6 s keeps a caption in step with the speech.
-CAPTION_MAX_LINE_CHARS = 42
-CAPTION_MAX_LINES = 2
-CAPTION_MAX_S = 6.0
 DEVICES = ("auto", "cpu", "cuda")
 # A Space's persistent storage (/data) keeps the int8 export across restarts.
 PERSISTENT_DIR = Path("/data")
@@ -104,23 +111,7 @@ DEFAULT_CACHE_DIR = (
     if PERSISTENT_DIR.is_dir() and os.access(PERSISTENT_DIR, os.W_OK)
     else Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "hyasr-space"
 )
-DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (quantized.py)
-
-# Decoders: a request names one of DECODER_CHOICES; BOTH runs GREEDY and LM.
-GREEDY = "greedy"
-LM = "lm"
-BOTH = "both"
-DECODER_CHOICES = (GREEDY, LM, BOTH)
-ALIGN = "align"  # the transcript of a given text aligned to the audio (alignment.py)
-# Alignment (alignment.py): a word's edges move onto the speech's edges by at most
-# ALIGN_SNAP_S; a warning when more than POOR_MATCH_SHARE of the words score below
-# POOR_MATCH_SCORE (text of another clip: most words below 1e-5; the right text: at most
-# 2 words in 5, on the demo model's held-out clips), or when speech of at least
-# UNMATCHED_SPEECH_S has no text.
-ALIGN_SNAP_S = 0.3
-POOR_MATCH_SCORE = 0.01
-POOR_MATCH_SHARE = 0.5
-UNMATCHED_SPEECH_S = 0.5
+DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: CPU only (runtime/int8.py)
 
 __all__ = [
     "ALIGN",
@@ -164,7 +155,7 @@ class Settings:
     examples_dir: Path = PACKAGE_DIR.parent / "examples"
     device: str = "auto"
     dtype: str = "auto"
-    # `auto` on a CPU: models with fewer MB of weights stay float32 (precision.py).
+    # `auto` on a CPU: models with fewer MB of weights stay float32 (runtime/precision.py).
     low_precision_min_mb: float = 100.0
     # `auto` on a CPU, int8 not cached: export it in the background while the interim
     # dtype serves (the app), or just serve the interim dtype (one-shot commands).
@@ -189,7 +180,7 @@ class Settings:
     chunk_context_s: float = 2.5
     chunk_batch_size: int = 4
     logits_cache_size: int = 32
-    # Windows of concurrent requests run as one batch (batching.py); 0 picks by device.
+    # Windows of concurrent requests run as one batch (runtime/batching.py); 0 picks by device.
     request_batch_size: int = 0
     # torch.compile the network (CUDA graphs on a GPU), inputs padded to length buckets so
     # that a handful of shapes is ever compiled (compiled.py).

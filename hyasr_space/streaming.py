@@ -5,105 +5,71 @@
     partial.text, partial.stable, partial.words   # everything so far; the part that stays
     result = stream.finish()                      # a Transcription, as transcribe() gives
 
-How a step works. Chunks are downmixed, resampled to 16 kHz by one soxr stream (its
-filter state carries over, so chunk borders make no clicks and the samples equal
-`soxr.resample` of the whole recording), and buffered. Once `live_step_s` of new audio is
-in, the network runs once (`AcousticModel.forward`, so on a GPU a step joins the batch of
-other requests and streams) over the new audio plus `live_left_context_s` before the
-first frame it has not scored yet, on the frame grid of the whole stream (windows.py's
-arithmetic: a window starts on a frame boundary, so its frame i is frame start/step + i
-of the stream). A frame becomes provisional once `live_right_context_s` of audio follows
-its receptive field; the frames after it are tentative and scored again at the next
-step. Provisional and tentative frames make the pending text (greedy) and find the
-pauses that end phrases. When a phrase ends, its frames get their final scores from one
-more pass over the whole phrase with the left context before it and everything heard
-after it, so a frame of a closed phrase sees what an offline pass over that stretch
-would (the idea of windows.py's centre stitching, with the phrase as the window). The
-audio before the left context of the open phrase is dropped and a long chunk goes in
-slices of `live_max_step_s`, so a step costs the same after a minute and after an hour,
-and the memory held is the open phrase (at most `live_max_phrase_s`), the context and
-one step. The final logits are kept (44 floats per 20 ms: 16 MB for 30 minutes) so that
-finish() and `decode()` can run any decoder and LM settings on the whole stream, as on
-an upload. With `recording=PATH` the 16 kHz audio heard is also written to a WAV file as
-it comes (closed by finish()), for a player or a picture of the whole stream: on disk
-(1.9 MB a minute), not in memory.
-
-Context sizes. wav2vec2 attends over its whole input, so a frame's scores depend on all
-the network sees, and the small demo model depends on it strongly: with provisional
-scores as final ones (2 s left, 1 s right) 26 of 40 held-out clips came out with
-another greedy text than offline, 12 of 40 with 3 s right. With the phrase pass, the 150
-held-out clips (one sentence each) give offline's text exactly, greedy and LM, fed in
-random chunks at random rates; on minute-long streams of sentences with 0.3 s pauses
-(a dozen phrase borders a minute) the text differs from offline's by 1-3 % CER, as much
-as offline's own text moves between 30, 10 and 15 s windows (0.6-2.2 %), and no further
-from the references (benchmarks/streaming.py; README, "Live captions"). The provisional
-frames need less: 2 s of left context (what the step re-reads, its fixed cost) and 1 s of
-right context (what a pause must last, beyond `live_endpoint_s`, before its phrase
-closes) keep the pending text steady without delaying the final text further.
-
-Normalisation. The feature extractor normalises a clip by its own mean and variance
-(windows.clip_statistics); a stream cannot see its future, so each pass normalises by
-the running mean and variance of everything heard so far (exact sums, Chan's update):
-after a few seconds it is the whole-clip estimate an offline pass uses, it never forgets
-(offline does not either), and a stretch of silence or a loud word moves it slowly. A
-per-window estimate (what chunked streaming demos do) would rescale each window
-differently, so that a quiet stretch comes out louder. Measured against knowing the
-whole clip's statistics in advance, the running estimate changed nothing measurable
-(README, "Live captions"): the demo model's conv encoder normalises each frame again
-(layer norm), so the input's scale matters little.
-
-Endpointing comes from the model itself: a phrase closes when, among the final frames,
-`live_endpoint_s` of frames in a row have the CTC blank as their best token after some
-word (the same test as lm.silence_cuts, which cuts offline beam searches), or when it
-reaches `live_max_phrase_s` (cut at the longest blank run in its second half). A closed
-phrase is decoded once with the chosen decoder (beam search with the LM for "lm" and
-"both") and never changes. finish() decodes the whole stream greedily in one pass, as
-transcribe() does, and joins the phrases' LM transcripts.
-
-Too slow to keep up: each step is timed (phrase passes included); when a step takes
-longer than `UTILISATION` of the audio it covers, the next step waits for
-proportionally more audio (up to `live_max_step_s`), which spreads the fixed context
-cost over more new audio. When the network still takes longer than the audio lasts
-(over the last `LAG_WINDOW_S` of it), `lagging` says so (the app tells the user and
-suggests HYASR_DTYPE=int8), and phrases close with their provisional scores, without
-the second pass: the final text is then what the pending text showed, a little further
-from offline, for about half the network's work.
-
-Bad input never ends a stream: an empty chunk is ignored (browsers send them), NaN or
-infinite samples become silence (the time line stays whole), a change of sample rate
-flushes the old resampler and starts a new one; each of these is reported in the
-returned `Partial.notices` and in the final transcription's notices. A chunk that is not
-audio at all (three dimensions, text, a rate of 0 Hz) raises `InvalidRequestError` and
-leaves the stream as it was.
+Chunks become 16 kHz mono through audio.py. Every `live_step_s` the network scores the
+new audio with `live_left_context_s` before it, on the stream's frame grid, normalised
+by the running statistics of all heard so far. Frames with `live_right_context_s` of
+audio after them are provisional: they make the pending text and find the pauses
+(`live_endpoint_s` of blank frames after a word, or `live_max_phrase_s`) that close a
+phrase. A closed phrase is scored once more with context on both sides, decoded once
+with the chosen decoder, and never changes; audio before the open phrase is dropped, so
+a step costs the same after an hour. A stream that cannot keep up waits for longer
+steps, then sets `lagging` and closes phrases without the second pass. Bad chunks get a
+notice, never end the stream. docs/runtime.md ("Live streaming") has the reasons and
+the measurements behind the context sizes and the normalisation.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .audio import StreamResampler, mono_chunk
 from .errors import InvalidRequestError
+from .lm_settings import LMSettings
 from .results import DecoderChoice, Logits, Partial, Phrase, Transcript, Transcription, Word
+from .runtime.windows import RunningStatistics
 from .settings import GREEDY, LM, Settings
-from .windows import conv_frames
 
 if TYPE_CHECKING:
-    from .lm import LMSettings
-    from .transcriber import Transcriber
+    from .decoding import Decoder
+    from .runtime import AcousticModel
+    from .vocabulary import Vocabulary
 
-MAX_CHANNELS = 64  # a wider second axis is taken for (channels, samples), as audio.py does
 # A step may take this share of the audio it covers before the next one waits for more.
 UTILISATION = 0.7
 LAG_WINDOW_S = 10.0  # `lagging` compares the network's time with this much audio or more
 RECENT_S = 20.0  # `recent()` keeps this much of the latest audio (one row of the picture)
 LIVE_NAME = "live"
+
+
+class Recognizer(Protocol):
+    """What a live stream runs on: a model, its vocabulary and decoders (a `Transcriber`
+    is one). A protocol, so that this module needs nothing from transcriber.py, which
+    builds streams (`Transcriber.stream()`)."""
+
+    model: AcousticModel
+    vocabulary: Vocabulary
+    greedy: Decoder
+    settings: Settings
+
+    @property
+    def notices(self) -> tuple[str, ...]: ...
+
+    @property
+    def lm_defaults(self) -> LMSettings: ...
+
+    @property
+    def model_name(self) -> str: ...
+
+    def decoders(
+        self, choice: DecoderChoice | str, *, strict: bool = False
+    ) -> tuple[tuple[Decoder, ...], tuple[str, ...]]: ...
 
 
 class LiveStream:
@@ -114,7 +80,7 @@ class LiveStream:
 
     def __init__(
         self,
-        transcriber: Transcriber,
+        transcriber: Recognizer,
         decoder: DecoderChoice | str = LM,
         lm: LMSettings | None = None,
         *,
@@ -137,9 +103,7 @@ class LiveStream:
         self._rate = model.sample_rate
         self._frame_step = model.frame_step
         self._field = model.receptive_field
-        self._kernels, self._strides = model.conv_kernels, model.conv_strides
         self._seconds_per_frame = model.seconds_per_frame
-        self._normalize = _normalizes(model)
         self._blank = transcriber.vocabulary.blank_id
         self._left = round(settings.live_left_context_s * self._rate / self._frame_step)
         self._left *= self._frame_step  # whole frames, so windows start on the frame grid
@@ -153,8 +117,8 @@ class LiveStream:
         )
 
         self._lock = threading.Lock()
-        self._resampler = _Resampler(self._rate)
-        self._stats = _RunningStats()
+        self._resampler = StreamResampler(self._rate)
+        self._stats = RunningStatistics()
         self._buffer = np.zeros(0, np.float32)
         self._origin = 0  # stream sample index of _buffer[0]
         self._received = 0  # samples heard (16 kHz)
@@ -231,7 +195,7 @@ class LiveStream:
         """Add a chunk: ``(samples,)`` or ``(samples, channels)``, integer or float, any
         rate and length. Returns what has been heard so far. Raises `InvalidRequestError`
         for a chunk that is not audio (the stream stays as it was)."""
-        mono, notices = _mono(samples, sample_rate, self.duration)
+        mono, notices = mono_chunk(samples, sample_rate, self.duration)
         with self._lock:
             if self._finished is not None:
                 raise InvalidRequestError("this live stream has finished; start a new one.")
@@ -312,11 +276,8 @@ class LiveStream:
         """The network's scores for stream samples [start, end) (start on the frame grid),
         normalised by the running estimate; (first frame, scores)."""
         window = self._buffer[start - self._origin : end - self._origin]
-        if len(window) < self._field:  # too short for one frame: padded, as model.logits does
-            window = np.pad(window, (0, self._field - len(window)))
-        mean, scale = self._stats.estimate() if self._normalize else (0.0, 1.0)
         started = time.perf_counter()
-        scores = self._model.forward([((window - mean) / scale).astype(np.float32)])[0]
+        scores = self._model.scores(window, self._stats.estimate())
         self.compute_s += time.perf_counter() - started
         return start // self._frame_step, scores
 
@@ -425,7 +386,7 @@ class LiveStream:
     def _finish_phrases(self) -> None:
         """At the end: one pass over the open phrase and whatever no step has read yet;
         every frame is final."""
-        frames = max(1, conv_frames(self._received, self._kernels, self._strides))
+        frames = max(1, self._model.frames(self._received))
         if not self._received or self._phrase_start >= frames:
             return
         start = max(0, self._phrase_start * self._frame_step - self._left)
@@ -495,113 +456,6 @@ class LiveStream:
 # --- helpers -----------------------------------------------------------------------------
 
 
-class _Resampler:
-    """Chunks at any rate to `rate`, through one soxr stream per input rate."""
-
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
-        self.source_rate: int | None = None
-        self._stream: Any = None
-
-    def rate_notices(self, source_rate: int, at_s: float) -> list[str]:
-        if self.source_rate is None or source_rate == self.source_rate:
-            return []
-        return [
-            f"The sample rate changed from {self.source_rate} Hz to {source_rate} Hz at "
-            f"{at_s:.2f} s; the stream goes on at the new rate."
-        ]
-
-    def push(self, samples: np.ndarray, source_rate: int) -> np.ndarray:
-        if source_rate != self.source_rate:
-            tail = self.flush()
-            self.source_rate = source_rate
-            if source_rate != self.rate:
-                import soxr
-
-                self._stream = soxr.ResampleStream(source_rate, self.rate, 1, "float32", "HQ")
-            out = self._resample(samples)
-            return np.concatenate([tail, out]) if len(tail) else out
-        return self._resample(samples)
-
-    def _resample(self, samples: np.ndarray) -> np.ndarray:
-        if self._stream is None:
-            return samples
-        return self._stream.resample_chunk(samples)
-
-    def flush(self) -> np.ndarray:
-        """What the resampler still holds (its filter's delay), and a fresh start."""
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return np.zeros(0, np.float32)
-        return stream.resample_chunk(np.zeros(0, np.float32), last=True)
-
-
-class _RunningStats:
-    """Mean and variance of every sample so far, as windows.clip_statistics computes them
-    for a whole clip, updated chunk by chunk (Chan et al.'s parallel update, float64)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.mean = 0.0
-        self.m2 = 0.0
-
-    def update(self, samples: np.ndarray) -> None:
-        count = len(samples)
-        mean = float(samples.mean(dtype=np.float64))
-        m2 = float(np.square(samples - mean, dtype=np.float64).sum())
-        total = self.count + count
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.count * count / total
-        self.mean += delta * count / total
-        self.count = total
-
-    def estimate(self) -> tuple[float, float]:
-        variance = self.m2 / self.count if self.count else 0.0
-        return self.mean, float(np.sqrt(variance + 1e-7))
-
-
-def _mono(samples: Any, sample_rate: Any, at_s: float) -> tuple[np.ndarray, list[str]]:
-    """A chunk as mono float32 (not yet resampled), and notices about what was repaired.
-    Raises `InvalidRequestError` for something that is not audio."""
-    try:
-        rate = int(sample_rate)
-    except (TypeError, ValueError):
-        rate = 0
-    if rate <= 0 or rate != sample_rate:
-        raise InvalidRequestError(
-            f"the sample rate must be a positive whole number of Hz, not {sample_rate!r}."
-        )
-    if samples is None:
-        return np.zeros(0, np.float32), []
-    array = np.asarray(samples)
-    if array.dtype.kind not in "biuf":
-        raise InvalidRequestError(f"audio samples of type {array.dtype} are not supported.")
-    if array.ndim == 2:
-        if array.shape[1] > MAX_CHANNELS and array.shape[0] <= MAX_CHANNELS:
-            array = array.T  # (channels, samples)
-    elif array.ndim != 1:
-        raise InvalidRequestError(
-            f"a chunk must be (samples,) or (samples, channels), not {array.ndim}-dimensional."
-        )
-    if array.size == 0:
-        return np.zeros(0, np.float32), []
-    from .audio import _to_float  # integer types scaled by their range, as for files
-
-    mono = _to_float(array)
-    if mono.ndim == 2:
-        mono = mono.mean(axis=1)
-    notices = []
-    finite = np.isfinite(mono)
-    if not finite.all():
-        bad = int(mono.size - finite.sum())
-        mono = np.where(finite, mono, 0.0).astype(np.float32)
-        notices.append(
-            f"{bad} of {mono.size} samples of the chunk at {at_s:.2f} s were NaN or infinite "
-            "and became silence."
-        )
-    return np.ascontiguousarray(mono, dtype=np.float32), notices
-
-
 def _first_run(blank: np.ndarray, length: int, after: int) -> int | None:
     """The first frame after `after` that starts `length` blank frames in a row."""
     if len(blank) - after - 1 < length:
@@ -637,16 +491,6 @@ def _shifted(transcript: Transcript, seconds: float) -> Transcript:
 def _phrase(transcript: Transcript) -> Phrase:
     words = transcript.words
     return Phrase(transcript.text, words[0].start, words[-1].end, words)
-
-
-def _normalizes(model: Any) -> bool:
-    """Whether the checkpoint's feature extractor normalises its input (do_normalize,
-    true by default), read from its preprocessor_config.json as transformers reads it."""
-    path = model.path / "preprocessor_config.json"
-    try:
-        return bool(json.loads(path.read_text(encoding="utf-8")).get("do_normalize", True))
-    except (OSError, ValueError):
-        return True
 
 
 __all__ = ["LiveStream"]

@@ -262,13 +262,15 @@ def segments_table(
     ]
 
 
-def format_clock(seconds: float) -> str:
-    """A short readable time: ``7.25`` -> ``0:07.25``, ``3725.5`` -> ``1:02:05.50``."""
-    centis = round(max(seconds, 0.0) * 100)
-    hours, rest = divmod(centis, 360_000)
-    minutes, rest = divmod(rest, 6_000)
-    clock = f"{minutes}:{rest // 100:02d}.{rest % 100:02d}"
-    return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}" if hours else clock
+def format_clock(seconds: float, decimals: int = 2) -> str:
+    """A short readable time: ``7.25`` -> ``0:07.25``, ``3725.5`` -> ``1:02:05.50``;
+    `decimals` digits after the seconds (0: none)."""
+    unit = 10**decimals
+    ticks = round(max(seconds, 0.0) * unit)
+    hours, rest = divmod(ticks, 3600 * unit)
+    minutes, rest = divmod(rest, 60 * unit)
+    second = f"{rest // unit:02d}" + (f".{rest % unit:0{decimals}d}" if decimals else "")
+    return f"{hours}:{minutes:02d}:{second}" if hours else f"{minutes}:{second}"
 
 
 def _clock(seconds: float, separator: str) -> str:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from .alignment import Aligner
 from .audio import AudioInput, load_audio
-from .caches import Registry
 from .decoding import Decoder, GreedyDecoder, pick_decoders
 from .errors import ModelUnavailableError
 from .lm import LMDecoder, LMSettings
-from .model import AcousticModel, load_model
 from .results import Clip, DecoderChoice, Logits, Transcript, Transcription
+from .runtime import AcousticModel, load_model
+from .runtime.caches import Registry
 from .settings import DEMO_MODEL, LM, Settings
 from .streaming import LiveStream
 from .vocabulary import Vocabulary

@@ -17,7 +17,7 @@ import pytest
 import soundfile
 from tone_model import RATE, WORDS, build_tiny_model, tone_speech, write_language_model
 
-from hyasr_space import caches
+from hyasr_space.runtime import caches
 from hyasr_space.settings import Settings
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from tests

@@ -18,7 +18,7 @@ from tone_model import WORDS
 from hyasr_space.settings import Settings
 from hyasr_space.web import API_NAME, build_demo, launch
 from hyasr_space.web.align_tab import API_NAME as ALIGN_API_NAME
-from hyasr_space.web.transcribe_tab import DIFFERS, word_diff
+from hyasr_space.web.result_panel import DIFFERS, word_diff
 
 gradio_client = pytest.importorskip("gradio_client")
 AppError = gradio_client.exceptions.AppError
@@ -169,7 +169,7 @@ def test_transcribed_words_carry_confidences(client, words_wav: Path) -> None:
 
 def test_doubtful_words_are_shaded_by_doubt() -> None:
     from hyasr_space.results import Transcript, Word
-    from hyasr_space.web.align_tab import confidence_view
+    from hyasr_space.web.result_panel import confidence_view
 
     words = (Word("ա", 0, 1, 0.9), Word("բ", 1, 2, 0.2), Word("X", 2, 3, 0.0, interpolated=True))
     view = confidence_view(Transcript("ա բ X", words, "align", ""), doubtful=0.5)
@@ -232,7 +232,7 @@ def test_word_diff_marks_differing_words() -> None:
 
 
 def test_fallback_notice_is_a_banner_on_the_page(model_dir: Path) -> None:
-    from hyasr_space.model import load_model
+    from hyasr_space.runtime import load_model
     from hyasr_space.transcriber import Transcriber
 
     settings = replace(Settings(), fallback_model=None, warm_up=False)
@@ -271,7 +271,7 @@ def test_the_served_app_gives_freed_heap_back(app_url: str) -> None:
     """benchmarks/soak.py: without it the server's RSS climbed ~76 MB per 1000 requests."""
     import threading
 
-    from hyasr_space.heap import trim_heap
+    from hyasr_space.runtime.heap import trim_heap
 
     assert "heap-trimmer" in {thread.name for thread in threading.enumerate()}
     assert trim_heap(collect=True)  # glibc (Debian, the Space image) has malloc_trim

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from tone_model import tone_speech
 
-from hyasr_space.batching import RequestBatcher
-from hyasr_space.model import load_model, request_batch_size
 from hyasr_space.results import Clip
+from hyasr_space.runtime import load_model
+from hyasr_space.runtime.batching import RequestBatcher
+from hyasr_space.runtime.policy import request_batch_size
 from hyasr_space.settings import Settings
 from hyasr_space.transcriber import Transcriber
 

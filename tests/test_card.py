@@ -17,11 +17,18 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants, hf_hub_download
 
-from hyasr_space import caches, card
-from hyasr_space.card import load_card_report, metrics_table, training_curve
+from hyasr_space import card
+from hyasr_space.card import metrics_table, training_curve
 from hyasr_space.cli import main
 from hyasr_space.cli.card import card_command
-from hyasr_space.settings import PACKAGE_DIR
+from hyasr_space.runtime import caches
+from hyasr_space.settings import PACKAGE_DIR, Settings
+
+
+def load_card_report(*args, **kwargs):
+    """The library reads no environment: the settings come from it here, as the app's."""
+    return card.load_card_report(*args, settings=Settings.from_env(), **kwargs)
+
 
 try:  # tests/ as a package (tests/__init__.py) or as rootdir-inserted plain modules
     from .hub_server import FakeHub

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from tone_model import WORDS, tone_speech
 
-from hyasr_space.compiled import bucket_batch, bucket_length, bucket_lengths, pad_to_bucket
 from hyasr_space.decoding import GreedyDecoder
-from hyasr_space.model import load_model
 from hyasr_space.results import Clip
+from hyasr_space.runtime import load_model
+from hyasr_space.runtime.compiled import bucket_batch, bucket_length, bucket_lengths, pad_to_bucket
 from hyasr_space.settings import Settings
 from hyasr_space.vocabulary import Vocabulary
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
-from hyasr_space import caches
+from hyasr_space.runtime import caches
 from hyasr_space.settings import DEFAULT_MODEL, Settings
 from hyasr_space.text import error_rates, normalize_text
 from hyasr_space.transcriber import Transcriber

@@ -18,8 +18,8 @@ import pytest
 from tone_model import LONG_WORDS, WORDS, tone_speech
 
 from hyasr_space.decoding import GreedyDecoder
-from hyasr_space.model import load_model
 from hyasr_space.results import Clip
+from hyasr_space.runtime import load_model
 from hyasr_space.settings import Settings
 from hyasr_space.vocabulary import Vocabulary
 

@@ -89,7 +89,7 @@ class Server:
 
 def _run_server(model_dir: str, port: int, queue_size: int) -> None:
     """The script side: the app with a short queue, until it is terminated."""
-    from hyasr_space.heap import trim_heap
+    from hyasr_space.runtime.heap import trim_heap
 
     signal.signal(TRIM_SIGNAL, lambda *_: trim_heap(collect=True))
     settings = app_settings(

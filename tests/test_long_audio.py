@@ -21,14 +21,13 @@ import numpy as np
 import pytest
 from tone_model import RATE, WORDS, tone_speech
 
-from hyasr_space import caches
-from hyasr_space.checkpoints import REQUIRED_FILES
-from hyasr_space.model import load_model
 from hyasr_space.results import Clip, Logits, Transcript, Transcription
+from hyasr_space.runtime import caches, load_model
+from hyasr_space.runtime.checkpoints import REQUIRED_FILES
+from hyasr_space.runtime.windows import conv_frames, conv_frames_receptive_field, plan_windows
 from hyasr_space.settings import GREEDY, LM, Settings
 from hyasr_space.text import error_rates
 from hyasr_space.transcriber import Transcriber
-from hyasr_space.windows import conv_frames, conv_frames_receptive_field, plan_windows
 from tools.espeak import SENTENCES, speak
 from tools.espeak import available as espeak_available
 

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from tone_model import LONG_WORDS, WORDS, save_like_transformers_4, tone_speech
 
-from hyasr_space.checkpoints import resolve_model
 from hyasr_space.decoding import GreedyDecoder
 from hyasr_space.errors import ModelUnavailableError
-from hyasr_space.model import AcousticModel, load_model
 from hyasr_space.results import Clip
+from hyasr_space.runtime import AcousticModel, load_model
+from hyasr_space.runtime.checkpoints import resolve_model
+from hyasr_space.runtime.windows import conv_frames, conv_frames_receptive_field, plan_windows
 from hyasr_space.settings import Settings
 from hyasr_space.vocabulary import Vocabulary
-from hyasr_space.windows import conv_frames, conv_frames_receptive_field, plan_windows
 
 KERNELS = (10, 3, 3, 3, 3, 2, 2)
 STRIDES = (5, 2, 2, 2, 2, 2, 2)
@@ -124,23 +124,21 @@ def test_unreachable_hub_uses_the_cache_without_waiting(
 ) -> None:
     from huggingface_hub import constants
 
-    import hyasr_space.checkpoints as model_module
+    from hyasr_space.runtime import hub
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     probes = []
-    monkeypatch.setattr(
-        model_module, "_hub_reachable", lambda endpoint, timeout: probes.append(timeout) or False
-    )
+    monkeypatch.setattr(hub, "reachable", lambda endpoint, timeout: probes.append(timeout) or False)
     with pytest.raises(ModelUnavailableError, match="cannot be reached"):
         resolve_model("arampacha/wav2vec2-xls-r-1b-hy-cv", settings=Settings(hub_timeout_s=0.5))
     assert probes == [0.5]
 
 
 def test_hub_probe_of_a_closed_port_is_quick() -> None:
-    from hyasr_space.checkpoints import _hub_reachable
+    from hyasr_space.runtime import hub
 
-    assert _hub_reachable("http://127.0.0.1:9", 1.0) is False
+    assert hub.reachable("http://127.0.0.1:9", 1.0) is False
 
 
 def test_load_from_directory(model_dir: Path, settings: Settings) -> None:
@@ -222,3 +220,23 @@ def test_chunked_forward_keeps_every_word_once(model_dir: Path, settings: Settin
     assert stitched.values.shape == single.values.shape
     assert greedy.decode(single).text == LONG_WORDS
     assert greedy.decode(stitched).text == LONG_WORDS
+
+
+def test_the_public_frame_grid_and_normalisation_are_what_logits_uses(
+    model_dir: Path, settings: Settings
+) -> None:
+    """Streaming runs the network through `frames`, `statistics` and `scores`; one window
+    of them must give exactly the offline logits, on the same frames."""
+    model = load_model(str(model_dir), settings=settings)
+    samples = tone_speech(WORDS)[0].astype(np.float32)
+    logits = model.logits(Clip(samples))
+    scores = model.scores(samples, model.statistics(samples))
+    assert model.normalizes
+    assert scores.shape[0] == model.frames(len(samples)) == logits.frames
+    np.testing.assert_allclose(scores, logits.values, atol=1e-5)
+    # Other statistics give other scores: `scores` really normalises with what it is given.
+    assert not np.allclose(model.scores(samples, (0.0, 1.0)), scores, atol=1e-3)
+    # Shorter than one frame's receptive field: padded to one frame, as `logits` pads.
+    short = samples[: model.receptive_field // 2]
+    assert model.frames(len(model.padded(short))) == 1
+    assert model.scores(short, model.statistics(short)).shape[0] == 1

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hyasr_space import precision
-from hyasr_space.model import pick_precision
-from hyasr_space.precision import CpuFeatures, cpu_precision, weights_mb
+from hyasr_space.runtime import precision
+from hyasr_space.runtime.policy import pick_precision
+from hyasr_space.runtime.precision import CpuFeatures, cpu_precision, weights_mb
 from hyasr_space.settings import Settings
 
 AVX2 = CpuFeatures(frozenset({"sse4_2", "avx", "avx2", "fma"}), "AVX2")  # AMD EPYC (Zen 2/3)

@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 from tone_model import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
 
-from hyasr_space import model as model_module
-from hyasr_space.model import load_model, pick_dtype
-from hyasr_space.precision import CpuFeatures
 from hyasr_space.results import Clip
+from hyasr_space.runtime import load_model, networks
+from hyasr_space.runtime.policy import pick_dtype
+from hyasr_space.runtime.precision import CpuFeatures
 from hyasr_space.settings import Settings
 from hyasr_space.transcriber import Transcriber
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from hyasr_space import quantized  # noqa: E402
+from hyasr_space.runtime import int8 as quantized  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_the_first_start_serves_at_once_then_switches_to_int8(
     assert (model.dtype, model.preparing) == ("float32", "int8")
     assert "float32 until int8 is ready" in transcriber.describe()
     assert transcriber.transcribe(Clip(tone_speech(WORDS)[0], 16_000, name="a")).best.text == WORDS
-    interim_keys = [key for key in model_module._WEIGHTS._items if "until" in key[2]]
+    interim_keys = [key for key in networks.WEIGHTS._items if "until" in key[2]]
     assert len(interim_keys) == 1
 
     # requests from three threads all through the switch: every one answered, and right
@@ -188,7 +188,7 @@ def test_the_first_start_serves_at_once_then_switches_to_int8(
     assert "int8 (ONNX Runtime)" in transcriber.describe()
     result = transcriber.transcribe(Clip(tone_speech(LONG_WORDS)[0], 16_000, name="b"))
     assert result.runtime == "cpu, int8 (ONNX Runtime)"
-    assert model_module._WEIGHTS.get(interim_keys[0]) is None  # float32 weights released
+    assert networks.WEIGHTS.get(interim_keys[0]) is None  # float32 weights released
 
 
 def test_a_cached_export_serves_int8_from_the_start(

@@ -11,8 +11,9 @@ import pytest
 from tone_model import LONG_WORDS, WORDS, assert_reads_like_float32, tone_speech
 
 from hyasr_space.decoding import GreedyDecoder
-from hyasr_space.model import _run_network, load_model
 from hyasr_space.results import Clip, Logits
+from hyasr_space.runtime import load_model
+from hyasr_space.runtime.networks import run_network
 from hyasr_space.settings import Settings
 from hyasr_space.text import normalize_text
 from hyasr_space.vocabulary import Vocabulary
@@ -48,8 +49,8 @@ def test_a_padded_batch_matches_one_clip_at_a_time(model_dir: Path, settings: Se
     ones = np.ones_like(features["input_values"], dtype=np.int32)
     # close, not bit-equal: with and without a mask, attention may take different kernels
     np.testing.assert_allclose(
-        _run_network(model._key, features["input_values"], ones),
-        _run_network(model._key, features["input_values"], None),
+        run_network(model._key, features["input_values"], ones),
+        run_network(model._key, features["input_values"], None),
         rtol=1e-5,
         atol=1e-5,
     )

@@ -7,10 +7,12 @@ chunks, a chunk longer than a window, silence, bad chunks, memory that stays bou
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import wave
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import soxr
 from tone_model import LONG_WORDS, RATE, WORDS, tone_speech
 
 from hyasr_space import InvalidRequestError, Transcriber
+from hyasr_space.audio import read_wav_chunk
 from hyasr_space.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -217,6 +220,24 @@ def test_stream_a_file_as_json_lines(capsys: pytest.CaptureFixture[str], demo) -
     finals = " ".join(e["text"] for e in events if e["type"] == "final")
     assert finals == demo.transcribe(CLIPS[1], "lm").best.text
     assert main(["stream", "--model", "demo", "no-such-file.wav"]) == 1
+
+
+def test_read_chunk_keeps_every_sample_after_the_header(tmp_path: Path) -> None:
+    """The browser joins chunks behind the first one's header, which declares one chunk."""
+    rng = np.random.default_rng(0)
+    first, second = (rng.integers(-2000, 2000, (4410, 2)).astype(np.int16) for _ in "ab")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(2), out.setsampwidth(2), out.setframerate(44_100)
+        out.writeframes(first.tobytes())
+    path = tmp_path / "audio.wav"
+    path.write_bytes(buffer.getvalue() + second.tobytes())
+    rate, samples = read_wav_chunk(str(path))
+    assert rate == 44_100
+    np.testing.assert_array_equal(samples, np.concatenate([first, second]))
+    path.write_bytes(b"not a wav file at all")
+    with pytest.raises(ValueError, match="not a WAV file"):
+        read_wav_chunk(str(path))
 
 
 def test_concurrent_streams_share_the_model_and_its_batches(

@@ -12,8 +12,8 @@ from tone_model import WORDS, tone_speech
 
 from hyasr_space.decoding import NO_LM_NOTICE
 from hyasr_space.errors import EmptyAudioError, InvalidRequestError, ModelUnavailableError
-from hyasr_space.model import load_model
 from hyasr_space.results import Clip
+from hyasr_space.runtime import load_model
 from hyasr_space.settings import Settings
 from hyasr_space.transcriber import Transcriber
 

@@ -21,8 +21,8 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from hyasr_space import caches
 from hyasr_space.cli import main as hyasr
+from hyasr_space.runtime import caches
 from hyasr_space.settings import DEFAULT_ALPHA, DEFAULT_BETA
 
 

@@ -41,7 +41,8 @@ from typing import Any
 from huggingface_hub import HfApi, constants, hf_hub_download
 from huggingface_hub.utils import validate_repo_id
 
-from ..caches import Registry
+from ..runtime import hub
+from ..runtime.caches import Registry
 from ..settings import PACKAGE_DIR, Settings
 from .provenance import README_NAME, build_report, is_result_file
 from .report import (
@@ -55,20 +56,13 @@ from .report import (
     describe_error,
 )
 
-# Long enough for a slow link, short enough that an unreachable Hub does not stall the UI.
-HUB_TIMEOUT_S = 5.0
+# The default of `Settings.hub_timeout_s`: one timeout for every question to the Hub.
+HUB_TIMEOUT_S = Settings.hub_timeout_s
 CARD_CACHE_SUBDIR = "model-cards"
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _hub_offline() -> bool:
-    # huggingface_hub reads HF_HUB_OFFLINE once at import; read its constant now, and the
-    # environment too, so that either way of going offline is honoured.
-    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-    return bool(constants.HF_HUB_OFFLINE) or env
 
 
 def _model_info(repo_id: str, revision: str | None, endpoint: str | None, timeout: float) -> Any:
@@ -173,9 +167,9 @@ def _snapshot_from_hf_cache(repo_id: str, revision: str | None) -> Snapshot | No
     return dataclasses.replace(snapshot, commit=snapshot_dir.name)
 
 
-def default_cache_dir() -> Path:
-    """Where card snapshots are kept: the settings' cache directory (``$HYASR_CACHE_DIR``)."""
-    return Settings.from_env().cache_dir
+def default_cache_dir(settings: Settings | None = None) -> Path:
+    """Where card snapshots are kept: the settings' cache directory."""
+    return (settings or Settings()).cache_dir
 
 
 def _cache_file(cache_dir: Path, model_ref: str, revision: str | None) -> Path:
@@ -223,8 +217,9 @@ def load_card_report(
     cache_dir: str | Path | None = None,
     *,
     endpoint: str | None = None,
-    timeout: float = HUB_TIMEOUT_S,
+    timeout: float | None = None,
     max_age_s: float | None = None,
+    settings: Settings | None = None,
 ) -> ModelCardReport:
     """The card report for a Hub repo id or a local model directory. Never raises.
 
@@ -244,8 +239,9 @@ def load_card_report(
         source = SOURCE_BUNDLED if inside_package else SOURCE_LOCAL_DIR
         return build_report(_snapshot_from_dir(directory, ref, revision), source, [])
 
-    settings = Settings.from_env()
+    settings = settings or Settings()
     max_age_s = settings.card_max_age_s if max_age_s is None else max_age_s
+    timeout = settings.hub_timeout_s if timeout is None else timeout
     key = (ref, revision)
     if not refresh:
         remembered, asked_at = _REPORTS.get(key) or (None, -math.inf)
@@ -260,7 +256,7 @@ def load_card_report(
         reason = f"{ref!r} is neither a local directory nor a Hub repo id"
         return ModelCardReport.unavailable(ref, f"{reason} ({describe_error(error)}).", revision)
 
-    if _hub_offline():
+    if hub.offline():
         reason = "Offline mode (HF_HUB_OFFLINE) is on: the Hub was not asked."
     else:
         try:

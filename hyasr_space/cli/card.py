@@ -36,10 +36,11 @@ def card_command(
     refresh: bool = False,
 ) -> int:
     """Print the card's metrics; return 0, or 1 when no card could be found."""
+    settings = Settings.from_env()  # the command line is an edge: it reads the environment
     if model == DEMO_MODEL:
-        model = Settings.from_env().demo_model_dir
+        model = settings.demo_model_dir
     out = out or sys.stdout
-    report = load_card_report(model, revision=revision, refresh=refresh)
+    report = load_card_report(model, revision=revision, refresh=refresh, settings=settings)
     out.write(report_json(report) + "\n" if fmt == "json" else report_text(report))
     return 0 if report.available else 1
 

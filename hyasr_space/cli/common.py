@@ -154,7 +154,7 @@ def load_transcriber(args: argparse.Namespace) -> Transcriber:
 
     A one-shot command does not start an int8 export it would not live to use (nor
     share its cores with one): it serves int8 when the cache has it (the app made it, or
-    `--dtype int8` once), else the interim precision (precision.py).
+    `--dtype int8` once), else the interim precision (runtime/precision.py).
     """
     settings = replace(command_settings(args), background_export=False)
     transcriber = Transcriber.load(args.model, args.revision, settings)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -28,9 +27,9 @@ from typing import TextIO
 
 import numpy as np
 
-from ..errors import AudioDecodeError, HyasrError
+from ..audio import read_file_chunks, read_pcm_chunks
+from ..errors import HyasrError
 from ..results import Partial, Phrase
-from ..settings import SAMPLE_RATE
 from .common import (
     Command,
     add_decoder_option,
@@ -76,11 +75,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         transcriber = load_transcriber(args)
         stream = transcriber.stream(args.decoder, lm_settings(transcriber.lm_defaults, args))
-        chunks = (
-            pcm_chunks(sys.stdin.buffer, args.chunk_ms)
-            if args.source == STDIN
-            else file_chunks(Path(args.source), args.chunk_ms, args.realtime)
-        )
+        if args.source == STDIN:
+            chunks = read_pcm_chunks(sys.stdin.buffer, args.chunk_ms)
+        else:
+            chunks = read_file_chunks(Path(args.source), args.chunk_ms, transcriber.settings)
+            chunks = paced(chunks) if args.realtime else chunks
     except HyasrError as error:
         return command_error(error)
     printer = Printer(args.format, sys.stdout)
@@ -133,51 +132,14 @@ class Printer:
         self.out.write("\n")
 
 
-def pcm_chunks(pipe, chunk_ms: int) -> Iterator[tuple[np.ndarray, int]]:
-    """Raw s16le 16 kHz mono PCM from a pipe, in chunks of what has arrived (at most
-    `chunk_ms`), so that a live capture is fed as it is spoken."""
-    limit = max(2, SAMPLE_RATE * chunk_ms // 1000 * 2)
-    fd = pipe.fileno()
-    left = b""
-    while True:
-        data = os.read(fd, limit)
-        if not data:
-            return
-        data = left + data
-        whole = len(data) // 2 * 2
-        left = data[whole:]
-        if whole:
-            yield np.frombuffer(data[:whole], dtype="<i2"), SAMPLE_RATE
-
-
-def file_chunks(path: Path, chunk_ms: int, realtime: bool) -> Iterator[tuple[np.ndarray, int]]:
-    """A file's samples (samples, channels) at its own rate, `chunk_ms` at a time; with
-    `realtime`, no faster than the audio lasts."""
-    import soundfile
-
-    if not path.is_file():
-        raise AudioDecodeError(f"{path.name} was not found.")
-    try:
-        info = soundfile.info(str(path))
-        blocks = soundfile.blocks(
-            str(path), blocksize=max(1, info.samplerate * chunk_ms // 1000), dtype="float32",
-            always_2d=True,
-        )  # fmt: skip
-        rate = info.samplerate
-    except (soundfile.LibsndfileError, RuntimeError, TypeError):
-        from ..audio import load_audio  # m4a, webm, ...: ffmpeg decodes it whole
-
-        clip = load_audio(path)
-        step = SAMPLE_RATE * chunk_ms // 1000
-        blocks = (clip.samples[i : i + step] for i in range(0, len(clip.samples), step))
-        rate = clip.sample_rate
+def paced(chunks: Iterator[tuple[np.ndarray, int]]) -> Iterator[tuple[np.ndarray, int]]:
+    """The chunks no faster than the audio lasts (--realtime)."""
     started = time.perf_counter()
-    played = 0
-    for block in blocks:
-        if realtime:
-            time.sleep(max(0.0, started + played / rate - time.perf_counter()))
-        played += len(block)
-        yield block, rate
+    played = 0.0
+    for samples, rate in chunks:
+        time.sleep(max(0.0, started + played - time.perf_counter()))
+        played += len(samples) / rate
+        yield samples, rate
 
 
 COMMAND = Command("stream", "live captions from a pipe (raw PCM) or a file", configure, run)

@@ -21,8 +21,8 @@ from typing import Any
 import gradio as gr
 
 from ..errors import ModelUnavailableError
-from ..heap import keep_heap_trimmed
-from ..model import on_zero_gpu
+from ..runtime.heap import keep_heap_trimmed
+from ..runtime.policy import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
 from .align_tab import align_tab, wire_realign
@@ -76,7 +76,7 @@ def build_demo(
         banner = _banner(transcriber, problem)
         notes = gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
         if transcriber is not None and transcriber.model.preparing:
-            # int8 is on its way (precision.py): a page opened after the switch, or after
+            # int8 is on its way (runtime/precision.py): a page opened after the switch, or after
             # a failed export, says what serves then
             demo.load(
                 lambda: _header(transcriber, problem),
@@ -92,7 +92,7 @@ def build_demo(
             # More tabs come in through extra_tabs; by default Align and the model card.
             for build_tab in (align_tab, model_card_tab) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
-    # Requests can only share a batch (batching.py) if that many run at once.
+    # Requests can only share a batch (runtime/batching.py) if that many run at once.
     batch = transcriber.model.request_batch_size if transcriber else 1
     demo.queue(
         max_size=settings.queue_max_size,

@@ -22,8 +22,11 @@ from ..settings import Settings
 from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
+from .result_panel import confidence_view, result_panel, word_table_rows
 from .session_files import SessionFiles, close_session_files
-from .transcribe_tab import TranscribePage, confidence_box, result_tables, word_table_rows
+from .transcribe_tab import TranscribePage
+
+__all__ = ["API_NAME", "align_recording", "align_tab", "confidence_view", "wire_realign"]
 
 API_NAME = "align"
 TAB_NAME = "Align"
@@ -71,21 +74,6 @@ def info(result: Transcription, seconds: float) -> str:
     ]
     lines += [f"**Note:** {html.escape(notice)}" for notice in result.notices]
     return "  \n".join(lines)
-
-
-def confidence_view(
-    transcript: Transcript | None, doubtful: float
-) -> list[tuple[str, float | None]]:
-    """The words as HighlightedText scores: a word below `doubtful` scores 1 - confidence
-    (Gradio shades positive scores red), the others 0; spaces between them unscored."""
-    view: list[tuple[str, float | None]] = []
-    for index, word in enumerate(transcript.words if transcript else ()):
-        if index:
-            view.append((" ", None))
-        confidence = 0.0 if word.confidence is None else word.confidence
-        doubt = 1.0 - confidence if word.interpolated or confidence < doubtful else 0.0
-        view.append((word.text, round(doubt, 3)))
-    return view
 
 
 def word_rows(transcript: Transcript) -> list[list[Any]]:
@@ -162,14 +150,8 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
                 )
                 button = gr.Button("Align", variant="primary", interactive=transcriber is not None)
             with gr.Column():
-                view = confidence_box()
-                details = gr.Markdown()
-                player = speech_view.player_view()
-                segments, words = result_tables(WORD_COLUMNS)
-                downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
-                share = speech_view.share_button()
-        picture_box, picture = speech_view.picture_view()
-    views = speech_view.ResultViews(player, picture_box, picture, share)
+                panel = result_panel(WORD_COLUMNS)
+        panel.add_picture()
     files = gr.State(None, delete_callback=close_session_files)
     last_result = gr.State(None)
 
@@ -195,10 +177,18 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
     aligned = button.click(
         align,
         inputs=[audio, text, files],
-        outputs=[view, details, words, segments, downloads, files, last_result],
+        outputs=[
+            panel.confidence,
+            panel.info,
+            panel.words,
+            panel.segments,
+            panel.downloads,
+            files,
+            last_result,
+        ],  # fmt: skip
         api_visibility="private",
     )
-    speech_view.show_after(aligned, views, audio, last_result, transcriber, settings)
+    speech_view.show_after(aligned, panel.views, audio, last_result, transcriber, settings)
 
 
 def _score(confidence: float | None) -> float | None:

@@ -81,6 +81,7 @@ def build_card_tab(
     inputs: Sequence[gr.components.Component] = (),
     label: str = "Model card",
     cache_dir: str | Path | None = None,
+    settings: Settings | None = None,
 ) -> CardTab:
     """Create the "Model card" tab inside the current ``gr.Blocks`` (or ``gr.Tabs``).
 
@@ -95,7 +96,9 @@ def build_card_tab(
             reason = f"No model loaded ({type(error).__name__}: {error})."
             report = ModelCardReport.unavailable("(no model)", reason)
         else:
-            report = load_card_report(model_ref, refresh=refresh, cache_dir=cache_dir)
+            report = load_card_report(
+                model_ref, refresh=refresh, cache_dir=cache_dir, settings=settings
+            )
         status, metrics, curve, body = card_panel_values(report)
         # No training log (the bundled model's card has none): no empty chart either.
         return status, metrics, gr.update(value=curve, visible=not curve.empty), body
@@ -155,4 +158,4 @@ def model_card_tab(settings: Settings, transcriber: Transcriber | None) -> None:
         source = transcriber.model.source
         return source.ref if source.kind == "hub" else source.path
 
-    build_card_tab(served_model)
+    build_card_tab(served_model, settings=settings)

@@ -44,19 +44,11 @@ from ..streaming import RECENT_S, LiveStream
 from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
-from .align_tab import confidence_view
+from .decoder_panel import decoder_controls, lm_settings
 from .live_sessions import LIVE_SESSIONS, STALE_S, LiveSession, LiveSessions, StreamSlots
 from .live_socket import SCRIPT_PATH
+from .result_panel import WORD_COLUMNS, confidence_view, result_panel, transcription_values
 from .session_files import SessionFiles
-from .transcribe_tab import (
-    WORD_COLUMNS,
-    _lm_settings,
-    _render,
-    confidence_box,
-    decoder_comparison,
-    decoder_controls,
-    result_tables,
-)
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +113,9 @@ def live_tab(
             live = gr.HTML(_live_html(None), label="Live transcript", elem_id="hyasr-live")
             status = gr.Markdown()
             text = gr.Textbox(label="Transcript", lines=4, interactive=False, buttons=["copy"])
-            confidence = confidence_box()
-            comparison, greedy_view, lm_view = decoder_comparison()
-            info = gr.Markdown()
-            player = speech_view.player_view()
-            segments, words = result_tables(WORD_COLUMNS)
-            downloads = gr.File(label="SRT, WebVTT, JSON", file_count="multiple")
-            share = speech_view.share_button()
-    picture_box, picture = speech_view.picture_view()
-    views = speech_view.ResultViews(player, picture_box, picture, share)
+            panel = result_panel(WORD_COLUMNS, compare=True)
+    panel.add_picture()
+    views, picture, picture_box = panel.views, panel.picture, panel.picture_box
     token = gr.Textbox(visible=False)  # the open stream's, handed to the page's socket
     recording = gr.State(None)  # the finished stream's WAV file: the player's, the picture's
     last_result = gr.State(None)
@@ -137,14 +123,14 @@ def live_tab(
     timer = gr.Timer(TICK_S, active=False)
     lm_inputs = [decoder, alpha, beta, beam_width, hotwords, hotword_weight]
     results = [
-        text, greedy_view, lm_view, info, words, segments, downloads, comparison, confidence,
-        recording, last_result,
+        text, panel.greedy_view, panel.lm_view, panel.info, panel.words, panel.segments,
+        panel.downloads, panel.comparison, panel.confidence, recording, last_result,
     ]  # fmt: skip
     outputs = [live, status, *results, timer, session_state, record, stop_button]
 
     def lm_options(*values: Any) -> LMSettings:
         try:
-            return _lm_settings(defaults, *values)
+            return lm_settings(defaults, *values)
         except HyasrError as error:
             raise gr.Error(html.escape(str(error)), title="Invalid settings") from error
 
@@ -307,7 +293,7 @@ def _result(
     if session.files.closed:
         session.files = SessionFiles(prefix="hyasr-live-")
     paths = session.files.write_transcription(result, limits=limits)
-    text, greedy_view, lm_view, info, rows = _render(result, seconds)
+    text, greedy_view, lm_view, info, rows = transcription_values(result, seconds)
     table = segments_table(result.best, result.duration, limits)
     audio = session.stream.recording if session.stream is not None else None
     both = result.get(GREEDY) is not None and result.get(LM) is not None

@@ -11,7 +11,7 @@ hash and copies the page's address with `?deep_link=<hash>`; opening that addres
 the same page. The saved page (a small JSON in Gradio's temporary folder) is not deleted
 by the app; the files it points to (the audio, the downloads, the picture) are deleted
 `Settings.temp_file_ttl_s` after they were made, and until then anyone with the link can
-fetch them (README, "Sharing").
+fetch them.
 
 Two workarounds make a shared page whole. Gradio 6.31 saves a file that an event returns
 inside a component update (`gr.Audio(value=..., visible=True)`) without its URL, so the
