@@ -120,7 +120,7 @@ def scenario(clip_path: Path, loaded: bool, folder: Path) -> dict[str, Any]:
         "captured_samples": stats["captured"],
         "heard_samples": len(heard),
         "every_sample_heard": len(heard) == stats["captured"],
-        "heard_vs_clip": {k: round(v, 4) for k, v in compare(clip, heard).items()},
+        "heard_vs_clip": compare(clip, heard),
         "reconnects": stats["reconnects"],
         "live_vs_file_of_heard_cer": round(error_rates([from_heard], [final]).cer, 4),
         "live_equals_file_of_heard": final == from_heard,
@@ -152,7 +152,7 @@ def main() -> None:
             report[name] = scenario(clip_path, name == "loaded", folder)
             log(f"{name}: {report[name]}")
     report["load_average_at_end"] = os.getloadavg()
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+    print(json.dumps(report, indent=2, ensure_ascii=False), flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
+SEARCH_MS = 30  # how far a second of the clip is looked for around where the spans put it
 # The player's download link: the recording the server made of the stream.
 RECORDING_URL = """() => Array.from(document.querySelectorAll('a[href*="live-"]'))
     .map(a => a.href).find(u => u.endsWith('.wav')) || null"""
@@ -124,34 +125,66 @@ def speech_span(samples: np.ndarray) -> tuple[int, int]:
     return int(loud[0]), int(loud[-1]) + 1
 
 
-def compare(clip: np.ndarray, heard: np.ndarray, rate: int = 16_000) -> dict[str, float]:
-    """How the heard audio matches the clip: the speech spans' lengths (ms apart) and
-    the correlation of the two once aligned (the capture starts later than the clip).
-    Chromium's fake device plays the clip at 48 kHz and the page's AudioContext brings it
-    back to 16 kHz, so the capture sits a fraction of a sample off the clip's grid: both
-    are compared at 48 kHz (at 16 kHz that offset alone costs about 2 % correlation)."""
+def compare(clip: np.ndarray, heard: np.ndarray, rate: int = 16_000) -> dict[str, Any]:
+    """How the heard audio matches the clip: the speech spans' lengths (ms apart), and
+    the correlation of each second of the clip's speech with the heard audio where it
+    lines up best (within `SEARCH_MS` of where the spans put it), and where that place
+    moves between seconds (a "slip": the capture gained or lost a few ms; Chromium's
+    fake device under CPU pressure slipped by 10 ms once in 60 s). Compared at 48 kHz:
+    the fake device plays the clip at 48 kHz and the page's AudioContext brings it back
+    to 16 kHz, so the capture sits a fraction of a 16 kHz sample off the clip's grid
+    (at 16 kHz that alone costs about 2 % correlation)."""
     import soxr
 
-    clip, heard, rate = (
-        soxr.resample(clip, rate, 3 * rate),
-        soxr.resample(heard, rate, 3 * rate),
-        3 * rate,
-    )
     clip_start, clip_end = speech_span(clip)
     heard_start, heard_end = speech_span(heard)
-    speech = clip[clip_start:clip_end]
-    window = heard[max(0, heard_start - rate // 10) : heard_start + len(speech) + rate // 10]
-    size = 1 << int(np.ceil(np.log2(len(window) + len(speech))))
-    scores = np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(speech, size)), size)
-    lag = int(np.argmax(scores[: len(window)]))
-    aligned = window[lag : lag + len(speech)]
-    corr = float(np.corrcoef(aligned, speech[: len(aligned)])[0, 1]) if len(aligned) > 1 else 0.0
+    up = 3
+    clip48 = soxr.resample(clip, rate, up * rate)
+    heard48 = soxr.resample(heard, rate, up * rate)
+    offset, second, search = (
+        up * (heard_start - clip_start),
+        up * rate,
+        up * rate * SEARCH_MS // 1000,
+    )
+    rows = []
+    for start in range(up * clip_start, up * clip_end - second, second):
+        piece = clip48[start : start + second]
+        if np.abs(piece).max() < 0.05:  # a pause: nothing to line up
+            continue
+        low = max(0, start + offset - search)
+        window = heard48[low : start + offset + search + second]
+        if len(window) < second:
+            rows.append((start, None, 0.0))
+            continue
+        size = 1 << int(np.ceil(np.log2(len(window) + second)))
+        dots = np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(piece, size)), size)
+        dots = dots[: len(window) - second + 1]
+        energy = np.concatenate([[0.0], np.cumsum(window.astype(np.float64) ** 2)])
+        norms = np.sqrt(energy[second:] - energy[:-second]) * np.linalg.norm(piece)
+        scores = dots / np.maximum(norms, 1e-9)
+        best = int(np.argmax(scores))
+        rows.append((start, low + best - start - offset, float(scores[best])))
+    lags = [lag for _, lag, _ in rows if lag is not None]
+    slips = [
+        {"at_s": round(rows[i][0] / (up * rate), 1), "ms": round((b - a) / (up * rate) * 1000, 2)}
+        for i, (a, b) in enumerate(zip(lags, lags[1:], strict=False), start=1)
+        if abs(b - a) > up  # more than one 16 kHz sample
+    ]
+    correlations = [score for _, _, score in rows]
     return {
-        "clip_speech_s": len(speech) / rate,
-        "heard_speech_s": (heard_end - heard_start) / rate,
-        "span_difference_ms": abs((heard_end - heard_start) - len(speech)) / rate * 1000,
-        "correlation": corr,
-        "aligned_s": len(aligned) / rate,
+        "clip_speech_s": round((clip_end - clip_start) / rate, 3),
+        "heard_speech_s": round((heard_end - heard_start) / rate, 3),
+        "span_difference_ms": abs((heard_end - heard_start) - (clip_end - clip_start))
+        / rate
+        * 1000,
+        "seconds_compared": len(rows),
+        "correlation_min": round(min(correlations), 4) if rows else 0.0,
+        "correlation_median": round(float(np.median(correlations)), 4) if rows else 0.0,
+        "share_over_0_99": round(float(np.mean(np.greater(correlations, 0.99))), 3)
+        if rows
+        else 0.0,
+        "slips": slips,
+        "slip_total_ms": round(sum(abs(slip["ms"]) for slip in slips), 2),
     }
 
 

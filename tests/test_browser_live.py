@@ -14,6 +14,8 @@ Run alone with `python -m pytest -m browser`.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, expect, open_page, sync_api
 from hyasr_space import Transcriber
 from hyasr_space.settings import Settings
 from hyasr_space.text import error_rates
+from hyasr_space.web.live_sessions import LIVE_SESSIONS
 from hyasr_space.web.speech_view import PICTURE_CLASS, PLAYER_LABEL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -153,10 +156,14 @@ def test_a_busy_server_hears_every_sample_and_the_text_matches_the_file(
     # across the dropped connection ...
     assert stats["reconnects"] >= 1 and stats["rate"] == rate == 16_000
     assert len(heard) == stats["captured"], (len(heard), stats["captured"])
-    # ... and what the page captured is the clip: its speech, as long, the same samples.
+    # ... and what the page captured is the clip: its speech, as long, the same samples
+    # (each second lined up where it fits best; a second that holds a capture slip of
+    # a few ms correlates less, so most seconds, not every one).
     match = compare(clip, heard)
     assert match["span_difference_ms"] <= SPAN_MS, match
-    assert match["correlation"] > MIN_CORRELATION, match
+    assert match["slip_total_ms"] <= SPAN_MS, match
+    assert match["correlation_median"] > MIN_CORRELATION, match
+    assert match["share_over_0_99"] >= 0.8, match
     assert ARMENIAN.search(heard_while_recording)
     demo = Transcriber.load("demo")
     from_heard = demo.transcribe(heard_path).best.text
@@ -201,3 +208,44 @@ def test_streams_run_side_by_side_and_one_past_the_limit_is_told(
         for page in (first, second):
             expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
         assert not any(page.dialogs for page in pages)
+
+
+def test_a_server_that_falls_behind_says_so_catches_up_and_loses_nothing(
+    live_browser, live_clip: Path, screenshots: Path
+) -> None:
+    """The stream's network is held for a few seconds (as a long step or another
+    person's beam search holds it): the page says how far behind the server is, keeps
+    sending, and once the network runs again the server catches up with every sample."""
+    settings = app_settings(Settings().demo_model_dir, live_time_limit_s=60.0)
+    duration_s = soundfile.info(live_clip).duration
+    with serve(settings) as url, open_page(live_browser, url) as page:
+        page.get_by_role("tab", name="Live").click()
+        before = set(LIVE_SESSIONS.sessions())
+        page.get_by_role("button", name="Record", exact=True).click()
+        started = time.monotonic()
+        deadline = started + 30
+        while not (opened := set(LIVE_SESSIONS.sessions()) - before):
+            assert time.monotonic() < deadline, "no live stream opened"
+            time.sleep(0.05)
+        (session,) = opened
+        stream, gate = session.stream, threading.Event()
+        feed = stream.feed
+
+        def held_feed(*args, **kwargs):
+            gate.wait()
+            return feed(*args, **kwargs)
+
+        stream.feed = held_feed  # the worker's next feed waits: nothing is recognised
+        behind = page.locator(".hyasr-live-behind")
+        expect(behind).to_contain_text(re.compile(r"^[2-9]\.\d s behind$"))
+        page.screenshot(path=screenshots / "desktop-live-behind.png", full_page=True)
+        gate.set()
+        expect(behind).to_have_text("")  # caught up
+        page.wait_for_timeout(max(0, int((started + duration_s + 0.5 - time.monotonic()) * 1000)))
+        page.get_by_role("button", name="Stop", exact=True).click()
+        expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
+        stats = page.evaluate("() => window.hyasrLive.stats")
+        heard_path = live_clip.parent / "heard-behind.wav"
+        heard_path.write_bytes(page.request.get(page.evaluate(RECORDING_URL)).body())
+    assert soundfile.info(heard_path).frames == stats["captured"]
+    assert max(value for _, value in stats["behind"]) >= 2.0

@@ -283,3 +283,25 @@ def test_the_time_limit_stops_the_stream_at_that_much_audio(
     assert stopped["reason"] == "Live mode stops after 1.25 s."
     session.wait_drained(60)
     assert session.end().duration == 1.25
+
+
+def test_a_socket_still_open_after_stop_is_closed_when_it_sends(
+    server: str, tone: Transcriber, speech: np.ndarray
+) -> None:
+    """Stop ended the stream while the page's socket stayed open: more audio is refused,
+    not queued for a worker that has gone."""
+    session = open_session(tone)
+    messages = chunks(speech)
+
+    async def talk() -> tuple[int, str]:
+        async with connect(server) as socket:
+            await hello(socket, session)
+            await socket.send(messages[0])
+            await next_of(socket, "ack")
+            session.end()
+            await socket.send(messages[1])
+            return await closed(socket)
+
+    code, reason = run(talk())
+    assert code == 4403 and "finished" in reason
+    np.testing.assert_array_equal(recorded(session), speech[:CHUNK])

@@ -185,6 +185,8 @@ class LiveSession:
         if len(pcm) % PCM_BYTES:
             raise ProtocolError(f"chunk {seq} has {len(pcm)} bytes, not whole 16-bit samples")
         with self._state:
+            if self._closing:
+                raise ProtocolError("this live stream has finished", 4403)
             self.last_seen = now
             if seq < self.next_seq:
                 return False
@@ -335,6 +337,11 @@ class LiveSessions:
         if session is None or session.token != token or session.stream is None:
             return None
         return session
+
+    def sessions(self) -> list[LiveSession]:
+        """The sessions whose stream is open now."""
+        with self._lock:
+            return list(dict.fromkeys(self._by_token.values()))
 
     def forget(self, session: LiveSession) -> None:
         with self._lock:

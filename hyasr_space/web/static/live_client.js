@@ -52,6 +52,10 @@ class LiveClient {
 
   async start() {
     await this.release();
+    if (this.socket) { // the last recording's, if still open: it has nothing more to say
+      this.socket.onclose = null;
+      this.socket.close(1000);
+    }
     this.reset();
     this.render("", "", "");
     try {
