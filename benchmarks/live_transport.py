@@ -24,6 +24,7 @@ are in docs/live-captions-transport.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -149,7 +150,8 @@ def main() -> None:
         soundfile.write(clip_path, padded, 16_000, subtype="PCM_16")
         for name in args.scenarios:
             log(f"live transport: {name}")
-            report[name] = scenario(clip_path, name == "loaded", folder)
+            with contextlib.redirect_stdout(sys.stderr):  # Gradio prints its URL
+                report[name] = scenario(clip_path, name == "loaded", folder)
             log(f"{name}: {report[name]}")
     report["load_average_at_end"] = os.getloadavg()
     print(json.dumps(report, indent=2, ensure_ascii=False), flush=True)

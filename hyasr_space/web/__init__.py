@@ -1,6 +1,7 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
 the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), live_tab.py
-(live captions), align_tab.py (its Re-align, the API's `/align`, and the Align tab),
+(live captions; its sessions in live_sessions.py, its WebSocket route in live_socket.py,
+its page scripts in static/), align_tab.py (its Re-align, the API's `/align`, and the Align tab),
 card_tab.py; session_files.py keeps each session's downloads; speech_view.py shows what
 comes under a result besides the API's outputs (the captioned player, the picture, the
 Share link).
