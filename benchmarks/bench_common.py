@@ -44,7 +44,8 @@ FRAME_S = 0.02
 MB = 2**20
 
 # arampacha/wav2vec2-xls-r-1b-hy-cv's config.json, as far as the architecture goes
-# (docs/FACTS.md): 963 M parameters with the 44-token Armenian vocabulary.
+# (https://huggingface.co/arampacha/wav2vec2-xls-r-1b-hy-cv/blob/main/config.json, a
+# fine-tune of facebook/wav2vec2-xls-r-1b): 963 M parameters with the 44-token vocabulary.
 XLS_R_1B_CONFIG: dict[str, Any] = {
     "architectures": ["Wav2Vec2ForCTC"],
     "model_type": "wav2vec2",

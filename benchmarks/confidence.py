@@ -11,8 +11,8 @@ substitution or an insertion; deleted words have no confidence to judge). Per de
 the share of wrong words among the 10 % least confident words and among the rest, and the
 area under the ROC curve of confidence for "the word is right" (0.5: chance, 1: perfect).
 
-The other measures compared in confidence.py's docstring (frame mean and minimum, letters
-alone) were measured once, during development, with this labelling.
+The other measures compared in docs/alignment-and-confidence.md (frame mean and minimum,
+letters alone) were measured once, during development, with this labelling.
 """
 
 from __future__ import annotations

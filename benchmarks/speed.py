@@ -14,8 +14,8 @@ Paths, all on the same checkpoint, audio and machine, in one process:
 - int8:       our `Transcriber` with HYASR_DTYPE=int8 (ONNX Runtime, int8 matmuls; quantized.py).
 - torch-int8: our `Transcriber` on `torch.ao.quantization.quantize_dynamic(nn.Linear)`, for
               comparison (it quantises the shared network in place, so it runs last).
-- bf16:       our `Transcriber` in bfloat16 (the GPU default; on a CPU with AVX512-BF16 it
-              ran at twice float32's speed).
+- bf16:       our `Transcriber` in bfloat16 (the GPU default; on a CPU with native bf16,
+              what serves while int8 is exported).
 - compiled:   `HYASR_COMPILE=1`: the device's default dtype under torch.compile (CUDA
               graphs on a GPU), inputs padded to 5 s length buckets; compiling every
               bucket is part of its load time.
@@ -43,9 +43,10 @@ measured on logits that spell held-out sentences (the demo model's when it exist
 stock pipeline (its decoder's `decode_beams`) and ours alike; the JSON says
 `"lm_e2e": "composed"`. With a trained `--model` the LM runs end to end (`"measured"`).
 
-On the 2-core CPU a 10 s forward of the full 1B model takes ~20 s in float32, so by default
-the slow paths (stock, fp32, torch-int8) run the 10 s clip only, and the 60 s clip and the
-concurrency run are for int8 (`--slow-seconds`, `--concurrent-paths` change that).
+On a small CPU the full 1B model is slow in float32, so by default the slow paths (stock,
+fp32, torch-int8) run the 10 s clip only, and the 60 s clip and the concurrency run are
+for int8 (`--slow-seconds`, `--concurrent-paths` change that). The figures, with their
+machines and dates, are in docs/performance.md.
 Prints one JSON document on stdout; progress goes to stderr.
 """
 

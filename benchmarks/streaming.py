@@ -21,7 +21,7 @@
   of the steps in the first and the last minute, and resident memory (RSS) after 1 and
   after 30 minutes.
 - xlsr: the XLS-R 1B architecture (random weights, benchmarks.bench_common), int8 (ONNX
-  Runtime; exported once, ~2-3 minutes and ~12 GB, cached in HYASR_CACHE_DIR), fed
+  Runtime; exported once and cached in HYASR_CACHE_DIR), fed
   in real time for `--xlsr-seconds`: the step the stream settles on (streaming.py
   lengthens it while steps run slow), the real-time factor of the steps, how far behind
   real time it ends, and the partial latency. Random weights spell nothing, so the
@@ -29,7 +29,7 @@
   shown.
 
 Run under the shared lock (`flock /tmp/hyasr-cpu.lock`) on a quiet machine; prints one
-JSON document on stdout, progress on stderr.
+JSON document on stdout, progress on stderr. The figures are in docs/live-captions.md.
 """
 
 from __future__ import annotations

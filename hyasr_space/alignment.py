@@ -8,7 +8,8 @@ when the audio is at hand, edges moved onto the speech's (`snap_to_speech`). The
 keep the text's spelling and punctuation for display.
 
 The search is written here, in numpy, because torchaudio's `forced_align` cannot load
-beside torch 2.13 (FACTS.md) and ctc-segmentation needs Cython; it is short. Its cost is
+beside torch 2.13 (torchaudio 2.11, the newest release, fails to load its compiled
+library there) and ctc-segmentation needs Cython; it is short. Its cost is
 linear in frames x letters, with a bound: each frame keeps only `band` states (two per
 letter: the letter and the blank after it) around the best state of the frame before, so
 memory is frames x min(2 x letters + 1, band) bytes of back-pointers (10 minutes of audio,
@@ -375,9 +376,9 @@ def snap_to_speech(
     neighbour's letters; where two neighbours meet in loud audio, at its quietest block.
 
     CTC puts a letter's peak anywhere in its sound, so letters alone give words that start
-    late and end early by up to 0.2 s (benchmarks/alignment.py). "Loud" is 15 dB above the
-    clip's quietest tenth and within 45 dB of its loudest blocks, so background noise
-    and breath stay out.
+    late and end early (docs/alignment-and-confidence.md has the measured difference).
+    "Loud" is 15 dB above the clip's quietest tenth and within 45 dB of its loudest blocks,
+    so background noise and breath stay out.
     """
     block = max(1, round(step * sample_rate / _SNAP_BLOCKS))
     count = len(samples) // block

@@ -12,24 +12,21 @@ probability of exactly that, as a product of posteriors:
 
 A letter's posterior is the best of its frames on the word's CTC path (greedy: the
 argmax path; alignment: the Viterbi path; beam search, whose path pyctcdecode does not
-return: the best frame for that letter within the word's frames, which scored the same
-within 0.001 of AUC).
+return: the best frame for that letter within the word's frames, which ranks words as
+well as the path would).
 
 Why not the mean or the minimum of the frames' probabilities (pyctcdecode's maintainers'
-suggestion, and NeMo's)? On the bundled model's 150 held-out clips (labelled as in
-benchmarks/confidence.py; measured once while choosing), the frame mean and minimum
-hardly separate right from wrong words: ROC AUC 0.59 for greedy words and 0.50-0.53 for
-beam-search words, because most wrong words are spelled with sure letters and wrong
-boundaries (two words glued, one split). The product of letter posteriors alone reaches
-0.66 / 0.53; with the boundary terms, 0.76 / 0.66 (README, "Alignment and confidence").
-The product is also what a probability of "all letters right" should be: a long word is
-trusted no more than its weakest letters allow.
+suggestion in kensho-technologies/pyctcdecode issue 57, and NeMo's)? They hardly separate
+right from wrong words, because most wrong words are spelled with sure letters and wrong
+boundaries (two words glued, one split); the boundary terms catch those. The product is
+also what a probability of "all letters right" should be: a long word is trusted no more
+than its weakest letters allow. docs/alignment-and-confidence.md has the comparison as
+measured (ROC AUC of each measure on the held-out clips, benchmarks/confidence.py).
 
 Aligned words (alignment.py) take the letters alone (`boundary=None`): their boundaries
-are the text's, not the model's guess. Scoring a deliberately substituted word among
-right ones (80 held-out clips), letters alone and the full measure both reach AUC 0.97,
-but with the boundary terms 53 % of the right words scored below 0.5 (the demo model
-often hears no boundary in running speech), with letters alone 14 %.
+are the text's, not the model's guess, and the demo model often hears no boundary in
+running speech, so the boundary terms would mark right words doubtful without finding
+wrong ones any better.
 """
 
 from __future__ import annotations

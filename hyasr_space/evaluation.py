@@ -206,7 +206,7 @@ class EvalReport:
         raise KeyError(decoder)
 
     def to_dict(self, utterances: bool = False) -> dict[str, Any]:
-        """Everything a README table needs; per-utterance hypotheses when asked for."""
+        """Everything a results table needs; per-utterance hypotheses when asked for."""
         lm = next((r.lm_settings for r in self.results if r.lm_settings is not None), None)
         data: dict[str, Any] = {
             "model": self.model,
@@ -357,7 +357,7 @@ def format_report_text(report: EvalReport) -> str:
 
 
 def format_report_markdown(report: EvalReport) -> str:
-    """The README's table: one row per decoder."""
+    """A markdown table (`--format markdown`): one row per decoder."""
     lines = [
         "| decoder | WER | CER | utterances | RTF |",
         "| --- | ---: | ---: | ---: | ---: |",

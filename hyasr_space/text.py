@@ -46,7 +46,8 @@ EOS_TOKEN = "</s>"
 # ա (U+0561) .. ֆ (U+0586), then the ligature և (U+0587): ids 1..39 of the seed model.
 ARMENIAN_LETTERS = "".join(chr(code) for code in range(0x0561, 0x0588))
 
-# The seed model's 44-token vocabulary, id order included (FACTS.md).
+# The seed model's 44-token vocabulary, id order included: vocab.json and added_tokens.json
+# of https://huggingface.co/arampacha/wav2vec2-xls-r-1b-hy-cv.
 VOCAB: dict[str, int] = {
     WORD_DELIMITER: 0,
     **{letter: index + 1 for index, letter in enumerate(ARMENIAN_LETTERS)},

@@ -12,8 +12,8 @@ spelling the references use). A sentence holding anything outside the model's al
 (digits, Latin or Cyrillic words, symbols: only in the news files, about 30% of them) is
 dropped whole. Cutting out just the offending word would glue its neighbours into
 n-grams that never occur; cutting the sentence into pieces there (``--split-foreign``)
-keeps 9,000 more pieces but measured worse: on the held-out tune sentences, perplexity
-over the same known words 887 against 870, OOV rate only 16.8% -> 15.8%. Every
+keeps more text but measured worse on the held-out tune sentences (a higher perplexity
+over the same known words for a barely lower OOV rate; docs/development.md). Every
 held-out sentence (``tools/heldout.py``) is removed, and the build stops if one remains;
 duplicates are dropped.
 

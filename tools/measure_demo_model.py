@@ -1,4 +1,4 @@
-"""Measure the bundled demo model the way its card and the README report it.
+"""Measure the bundled demo model the way its card and docs/development.md report it.
 
     python -m tools.measure_demo_model --model hyasr_space/demo_model --speech build/speech
 

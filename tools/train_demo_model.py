@@ -9,9 +9,9 @@ parameters, trained from scratch with CTC on espeak-ng speech from ``synth_speec
 Because the layout and vocabulary match, the app's loading and decoding code serves the
 shipped model and the real one alike.
 
-Sized for a 2-core CPU (FACTS.md: there the raw-waveform conv encoder dominates a step,
-so it has four conv layers of 32-192 channels instead of seven of 512, with the same
-20 ms frame, while the transformer keeps hidden 192). Batches are
+Sized for a 2-core CPU, where the raw-waveform conv encoder dominates a training step: it
+has four conv layers of 32-192 channels instead of seven of 512, with the same 20 ms
+frame, while the transformer keeps hidden 192 (docs/development.md has the step times). Batches are
 length-sorted and capped in total audio seconds; AdamW with a warm-up, a constant rate
 through a short-clip curriculum, then cosine decay. Every
 ``--eval-every`` steps it measures greedy CER/WER on the held-out *tune* clips and saves
@@ -58,8 +58,8 @@ def model_config() -> Wav2Vec2Config:
         num_hidden_layers=4,
         num_attention_heads=4,
         intermediate_size=768,
-        # Four conv layers instead of seven, same 320-sample (20 ms) frame: the 7 x 512
-        # encoder's high-rate layers cost 3x the whole transformer's training time here.
+        # Four conv layers instead of seven, same 320-sample (20 ms) frame: on a CPU the
+        # 7 x 512 encoder's high-rate layers cost more than the whole transformer.
         conv_dim=(32, 64, 128, 192),
         conv_stride=(5, 4, 4, 4),
         conv_kernel=(10, 8, 4, 4),

@@ -2,10 +2,12 @@
 
 A model card mixes figures that are not like for like (the seed model's greedy WER is on
 validation, its "WER LM" on test), so every figure here carries its split, its decoder
-and where it came from. Three modules, one concern each:
+and where it came from. Four modules, one concern each:
 
 - fetch.py: the card from the Hub, revalidated against the repo's current commit, cached
   in memory and on disk, with offline fallbacks (`load_card_report`);
+- card_text.py: the card's README.md read with huggingface_hub, salvaged where malformed,
+  and its training-results table (`parse_training_results`);
 - provenance.py: the card's figures, from its metadata, result files and text, labelled
   and merged (`build_report`);
 - render.py: the report as a table, a training curve, terminal text and JSON.

@@ -16,14 +16,14 @@ card, not on every page view); a new process (``hyasr card``, a restarted app) a
 asks. Asking is one ``model_info`` request; the files are downloaded again only when its
 commit differs from the cached one. ``refresh=True`` asks at once, whatever the age. Every
 report says which commit it shows, when it was fetched and when the Hub last confirmed
-it. Offline (``huggingface_hub.constants.HF_HUB_OFFLINE``, read at call time because the
-library reads the environment once at import) or when the Hub cannot be reached, the
-fallbacks are: the disk cache, then files already in the Hugging Face cache
-(``local_files_only``), then an "unavailable" report. A local model directory (the
+it. Offline (``HF_HUB_OFFLINE``, as ``runtime.hub.offline`` reads it) or when the Hub
+cannot be reached, the fallbacks are: the disk cache, then files already in the Hugging
+Face cache (``local_files_only``), then an "unavailable" report. A local model directory (the
 bundled demo model) never touches the network.
 
 The disk cache lives in ``Settings.cache_dir`` (``HYASR_CACHE_DIR``), beside the int8
-models; the Hub timeout below is this module's own.
+models; every request to the Hub waits at most ``Settings.hub_timeout_s``
+(``HYASR_HUB_TIMEOUT_S``), the timeout the rest of the app uses.
 """
 
 from __future__ import annotations

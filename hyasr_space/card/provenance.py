@@ -30,12 +30,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-from huggingface_hub import ModelCard, constants
-from huggingface_hub.repocard import REGEX_YAML_BLOCK
-from huggingface_hub.repocard_data import EvalResult, model_index_to_eval_results
+from huggingface_hub import constants
+from huggingface_hub.repocard_data import EvalResult
 
 from ..settings import LM_DIR
+from .card_text import ParsedCard, parse_card, parse_training_results
 from .render import format_value
 from .report import (
     DECODER_GREEDY,
@@ -48,7 +47,6 @@ from .report import (
     Metric,
     ModelCardReport,
     Snapshot,
-    TrainingPoint,
     describe_error,
 )
 
@@ -214,103 +212,6 @@ def _merge(figures: Iterable[_Figure]) -> list[_Figure]:
         else:
             merged.append(figure)
     return merged
-
-
-@dataclass
-class _ParsedCard:
-    body: str
-    eval_results: list[EvalResult]
-    has_model_index: bool
-    tags: list[str]
-    datasets: list[str]
-    warnings: list[str]
-
-
-def _front_matter(text: str) -> tuple[str | None, str]:
-    match = REGEX_YAML_BLOCK.search(text)
-    if match is None:
-        return None, text
-    return match.group(2), text[match.end() :]
-
-
-def _parse_card(text: str) -> _ParsedCard:
-    """Parse README.md with huggingface_hub, salvaging what a malformed header allows."""
-    warnings: list[str] = []
-    try:
-        card = ModelCard(text)
-    except Exception as strict_error:
-        try:
-            card = ModelCard(text, ignore_metadata_errors=True)
-        except Exception as error:  # not YAML, or not a mapping: keep the prose only
-            _, body = _front_matter(text)
-            return _ParsedCard(
-                body=body,
-                eval_results=[],
-                has_model_index=False,
-                tags=[],
-                datasets=[],
-                warnings=[
-                    f"The card's metadata is malformed ({describe_error(error)}): showing the card "
-                    "text without its metadata, and no model-index results."
-                ],
-            )
-        results, skipped = _salvage_model_index(text)
-        warnings.append(
-            f"The card's model-index is malformed ({describe_error(strict_error)}): "
-            f"{len(results)} result(s) read, {skipped} skipped."
-        )
-        return _ParsedCard(
-            body=card.text,
-            eval_results=results,
-            has_model_index=True,
-            tags=_str_list(getattr(card.data, "tags", None)),
-            datasets=_str_list(getattr(card.data, "datasets", None)),
-            warnings=warnings,
-        )
-    eval_results = list(card.data.eval_results or [])
-    return _ParsedCard(
-        body=card.text,
-        eval_results=eval_results,
-        has_model_index=bool(eval_results),
-        tags=_str_list(card.data.tags),
-        datasets=_str_list(card.data.datasets),
-        warnings=warnings,
-    )
-
-
-def _salvage_model_index(text: str) -> tuple[list[EvalResult], int]:
-    """Read model-index results one by one, so one bad entry does not hide the others."""
-    raw_yaml, _ = _front_matter(text)
-    try:
-        index = (yaml.safe_load(raw_yaml or "") or {}).get("model-index")
-    except Exception:
-        return [], 0
-    results: list[EvalResult] = []
-    skipped = 0
-    for entry in index if isinstance(index, list) else [index]:
-        entry_results = entry.get("results") if isinstance(entry, dict) else None
-        if not isinstance(entry_results, list):
-            skipped += 1
-            continue
-        for result in entry_results:
-            try:
-                _, parsed = model_index_to_eval_results(
-                    [{"name": entry.get("name"), "results": [result]}]
-                )
-                results.extend(parsed)
-            except Exception:
-                skipped += 1
-    return results, skipped
-
-
-def _str_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [str(item) for item in value]
-    return [str(value)]
 
 
 def _model_index_figures(results: Sequence[EvalResult]) -> list[_Figure]:
@@ -490,66 +391,6 @@ def _card_text_figures(body: str, dataset: str) -> list[_Figure]:
     return figures
 
 
-_CURVE_COLUMNS = {
-    "training loss": "training_loss",
-    "epoch": "epoch",
-    "step": "step",
-    "validation loss": "validation_loss",
-    "wer": "wer",
-    "cer": "cer",
-}
-
-
-def _table_cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-
-def parse_training_results(body: str) -> tuple[list[TrainingPoint], list[str]]:
-    """The Trainer's "Training results" markdown table: one point per evaluation step."""
-    lines = body.splitlines()
-    problems: list[str] = []
-    for index, line in enumerate(lines):
-        if not line.lstrip().startswith("|"):
-            continue
-        header = [cell.lower() for cell in _table_cells(line)]
-        if "step" not in header or not ({"wer", "cer", "validation loss"} & set(header)):
-            continue
-        columns = {
-            _CURVE_COLUMNS[name]: i for i, name in enumerate(header) if name in _CURVE_COLUMNS
-        }
-        points = []
-        for row in lines[index + 2 :]:  # skip the |:---:| line
-            if not row.lstrip().startswith("|"):
-                break
-            cells = _table_cells(row)
-            values = {key: _cell_float(cells, i) for key, i in columns.items()}
-            if values.get("step") is None:
-                problems.append(f"training-results row skipped (no step): {row.strip()}")
-                continue
-            points.append(
-                TrainingPoint(
-                    step=int(values["step"]),
-                    epoch=values.get("epoch"),
-                    training_loss=values.get("training_loss"),
-                    validation_loss=values.get("validation_loss"),
-                    wer=values.get("wer"),
-                    cer=values.get("cer"),
-                )
-            )
-        return points, problems
-    return [], problems
-
-
-def _cell_float(cells: Sequence[str], index: int) -> float | None:
-    if index >= len(cells):
-        return None
-    try:
-        value = float(cells[index].strip("*"))
-    except ValueError:
-        return None  # "No log" and friends
-    return value if math.isfinite(value) else None
-
-
 def _comparability_warnings(metrics: Sequence[Metric]) -> list[str]:
     warnings = []
     for kind in ("WER", "CER"):
@@ -582,9 +423,9 @@ def build_report(
     warnings: list[str] = list(extra_warnings)
     problems: list[str] = list(snapshot.problems)
     if snapshot.readme is None:
-        parsed = _ParsedCard("", [], False, [], [], [f"No {README_NAME}: there is no card."])
+        parsed = ParsedCard("", [], False, [], [], [f"No {README_NAME}: there is no card."])
     else:
-        parsed = _parse_card(snapshot.readme)
+        parsed = parse_card(snapshot.readme)
     warnings.extend(parsed.warnings)
     dataset = parsed.datasets[0] if len(parsed.datasets) == 1 else ""
     has_lm = any(name.startswith(f"{LM_DIR}/") for name in snapshot.files)
