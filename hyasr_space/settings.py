@@ -54,6 +54,7 @@ constants.py.
 | HYASR_LIVE_MAX_PHRASE_S     | live_max_phrase_s    | 15 (live: longest phrase)             |
 | HYASR_LIVE_TIME_LIMIT_S     | live_time_limit_s    | 600 (live: longest stream in the app) |
 | HYASR_LIVE_MAX_STREAMS      | live_max_streams     | 8 (live: streams open at once)        |
+| HYASR_LIVE_MAX_BEHIND_S     | live_max_behind_s    | 60 (live: backlog cap, 32 kB/s)       |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
@@ -221,6 +222,10 @@ class Settings:
     live_max_phrase_s: float = 15.0
     live_time_limit_s: float = 600.0
     live_max_streams: int = 8  # more live streams than this are refused, with a message
+    # Live transport (issue 21, web/live_sessions.py): a stream stops, keeping what it
+    # heard, once this much audio is received and not yet recognised; the server holds
+    # it as 16-bit samples, 32 kB a second (60 s: 1.9 MB per stream).
+    live_max_behind_s: float = 60.0
 
     hub_timeout_s: float = 3.0
     # A model card confirmed by the Hub this recently is shown without asking it again.
@@ -275,6 +280,7 @@ class Settings:
             "live_time_limit_s",
             "live_max_streams",
             "url_timeout_s",
+            "live_max_behind_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -381,6 +387,7 @@ _ENV_FIELDS = {
     "HYASR_LIVE_MAX_PHRASE_S": "live_max_phrase_s",
     "HYASR_LIVE_TIME_LIMIT_S": "live_time_limit_s",
     "HYASR_LIVE_MAX_STREAMS": "live_max_streams",
+    "HYASR_LIVE_MAX_BEHIND_S": "live_max_behind_s",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",

@@ -1,6 +1,7 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
 the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), live_tab.py
-(live captions), align_tab.py (its Re-align, the API's `/align`, and the Align tab),
+(live captions; its sessions in live_sessions.py, its WebSocket route in live_socket.py,
+its page scripts in static/), align_tab.py (its Re-align, the API's `/align`, and the Align tab),
 card_tab.py; session_files.py keeps each session's downloads; speech_view.py shows what
 comes under a result besides the API's outputs (the captioned player, the picture, the
 Share link).
@@ -29,6 +30,7 @@ from .agent_tools import add_agent_tools
 from .align_tab import API_NAME as ALIGN_API_NAME
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
+from .live_socket import live_socket_routes
 from .live_tab import live_tab
 from .openai_api import add_openai_endpoint, openai_routes
 from .speech_view import CSS as SPEECH_VIEW_CSS
@@ -148,9 +150,12 @@ def launch(
         css=CSS,
         prevent_thread_lock=prevent_thread_lock,
         mcp_server=settings.mcp_server,  # agent_tools.py: at /gradio_api/mcp/
-        app_kwargs={"routes": openai_routes(demo)},  # /v1/...: before Gradio's own routes
+        # Routes of our own on Gradio's server (FastAPI's `routes`, matched before
+        # Gradio's): the OpenAI-compatible /v1 routes and the live captions' socket.
+        app_kwargs={"routes": [*openai_routes(demo), *live_socket_routes()]},
         # Gradio's SSR puts Node in front, which passes only /gradio_api/... and a few
-        # other paths to Python (templates/node/build/proxy_routes.js): /v1 would be lost.
+        # other paths to Python (templates/node/build/proxy_routes.js): /v1 and the live
+        # socket would be lost.
         ssr_mode=False,
     )
 
