@@ -8,6 +8,7 @@
     hyasr compare --model A --model B [--decoder greedy|lm|both] [--format text|json] FILE...
     hyasr eval --model M [--model M2...] --data D [--decoder greedy|lm|both] [--format ...]
     hyasr tune-lm --model M --data D [--write]
+    hyasr batch INPUT... --out DIR [--model M] [--decoder ...] [--jsonl] [--srt] [--vtt]
 
 common.py holds the options, loading and error handling they share. Exit status: 0 done,
 1 some input could not be read, 2 no model or bad usage.
@@ -19,14 +20,14 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from . import align, card, compare, evaluate, serve, stream, transcribe, tune_lm
+from . import align, batch, card, compare, evaluate, serve, stream, transcribe, tune_lm
 from .common import Command
 from .serve import add_serve_arguments
 from .transcribe import OUTPUT_FORMATS
 
 COMMANDS: dict[str, Command] = {
     module.COMMAND.name: module.COMMAND
-    for module in (transcribe, compare, stream, align, serve, card, evaluate, tune_lm)
+    for module in (transcribe, compare, batch, stream, align, serve, card, evaluate, tune_lm)
 }
 
 
