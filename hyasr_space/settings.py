@@ -58,6 +58,7 @@ constants.py.
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
 | HYASR_WARM_UP               | warm_up              | 1                                     |
+| HYASR_RUN_HISTORY           | run_history          | 0 (runs are not kept in the browser)  |
 
 `HF_HUB_OFFLINE`, `HF_HOME`, `HF_ENDPOINT` and `HF_TOKEN` keep their huggingface_hub
 meaning; `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` keep Gradio's (a Space sets them).
@@ -223,6 +224,10 @@ class Settings:
     zero_gpu_duration_s: int = 60
     warm_up: bool = True
     cache_dir: Path = DEFAULT_CACHE_DIR
+    # Gradio 6 keeps every run (recordings and transcripts included) in the visitor's
+    # browser unless told not to (`launch(run_history=...)`); people's speech is private,
+    # so that history is off unless the operator turns it on (docs/privacy.md).
+    run_history: bool = False
 
     sample_rate: int = field(default=SAMPLE_RATE, init=False)
 
@@ -364,4 +369,5 @@ _ENV_FIELDS = {
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",
     "HYASR_WARM_UP": "warm_up",
+    "HYASR_RUN_HISTORY": "run_history",
 }

@@ -27,8 +27,11 @@ from ..settings import Settings
 from ..transcriber import Transcriber
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
+from .footer import CSS as FOOTER_CSS
+from .footer import page_values, privacy_footer
 from .live_tab import live_tab
 from .speech_view import CSS as SPEECH_VIEW_CSS
+from .strings import translations
 from .transcribe_tab import API_NAME, transcribe_tab
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ TITLE = "Armenian speech recognition"
 CSS = """
 .hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
 """
-CSS += SPEECH_VIEW_CSS
+CSS += SPEECH_VIEW_CSS + FOOTER_CSS
 
 # A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
 # settings and the transcriber (None when no model could be loaded).
@@ -91,6 +94,7 @@ def build_demo(
             # More tabs come in through extra_tabs; by default Align and the model card.
             for build_tab in (align_tab, model_card_tab) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
+        privacy_footer(settings)
     # Requests can only share a batch (runtime/batching.py) if that many run at once.
     batch = transcriber.model.request_batch_size if transcriber else 1
     demo.queue(
@@ -137,6 +141,8 @@ def launch(
         state_session_capacity=settings.max_sessions,
         theme=gr.themes.Soft(),
         css=CSS,
+        run_history=settings.run_history,  # off unless chosen: see settings.py
+        i18n=gr.I18n(**translations(page_values(settings))),
         prevent_thread_lock=prevent_thread_lock,
     )
 
