@@ -31,6 +31,7 @@ from .footer import CSS as FOOTER_CSS
 from .footer import page_values, privacy_footer
 from .live_tab import live_tab
 from .speech_view import CSS as SPEECH_VIEW_CSS
+from .scripts import head
 from .strings import translations
 from .transcribe_tab import API_NAME, transcribe_tab
 
@@ -141,6 +142,7 @@ def launch(
         state_session_capacity=settings.max_sessions,
         theme=gr.themes.Soft(),
         css=CSS,
+        head=head(),  # click-to-seek, the language switch (web/assets/)
         run_history=settings.run_history,  # off unless chosen: see settings.py
         i18n=gr.I18n(**translations(page_values(settings))),
         prevent_thread_lock=prevent_thread_lock,

@@ -123,7 +123,7 @@ def wire_realign(
         api_name=API_NAME,
     ).success(lambda: gr.Row(visible=False), outputs=[page.comparison], **private)
     speech_view.show_after(
-        realigned, page.views, page.audio, page.last_result, transcriber, settings
+        realigned, page.views, page.audio, page.last_result, transcriber, settings, page.times
     )
 
 
@@ -188,7 +188,9 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
         ],  # fmt: skip
         api_visibility="private",
     )
-    speech_view.show_after(aligned, panel.views, audio, last_result, transcriber, settings)
+    speech_view.show_after(
+        aligned, panel.views, audio, last_result, transcriber, settings, panel.times
+    )
 
 
 def _score(confidence: float | None) -> float | None:

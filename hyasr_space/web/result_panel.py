@@ -38,6 +38,7 @@ class ResultPanel:
     words: gr.Dataframe
     downloads: gr.File
     share: gr.DeepLinkButton
+    times: gr.Textbox | None = None  # the word times for click-to-seek (speech_view)
     picture_box: gr.Column | None = None
     picture: gr.Image | None = None
 
@@ -63,15 +64,20 @@ def result_panel(word_columns: list[str], *, compare: bool = False) -> ResultPan
     segments, words = result_tables(word_columns)
     downloads = gr.File(label=DOWNLOADS_LABEL, file_count="multiple")
     share = speech_view.share_button()
+    times = speech_view.word_times_view()
     return ResultPanel(
         confidence, comparison, greedy_view, lm_view, info, player, segments, words,
-        downloads, share,
+        downloads, share, times,
     )  # fmt: skip
 
 
 def confidence_box() -> gr.HighlightedText:
     """The best transcript's words, doubtful ones shaded red (`confidence_view`)."""
-    return gr.HighlightedText(label=CONFIDENCE_LABEL, show_inline_category=False)
+    return gr.HighlightedText(
+        label=CONFIDENCE_LABEL,
+        show_inline_category=False,
+        elem_classes=[speech_view.WORDS_CLASS],  # click a word to hear it (seek.js)
+    )
 
 
 def decoder_comparison() -> tuple[gr.Row, gr.HighlightedText, gr.HighlightedText]:
@@ -98,6 +104,7 @@ def result_tables(word_columns: list[str]) -> tuple[gr.Dataframe, gr.Dataframe]:
         datatype=["str"] * text_columns + ["number"] * (len(word_columns) - text_columns),
         label="Words",
         interactive=False,
+        elem_classes=[speech_view.WORD_TABLE_CLASS],  # click a row to hear it (seek.js)
     )
     return segments, words
 

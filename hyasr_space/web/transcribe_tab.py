@@ -73,6 +73,7 @@ class TranscribePage:
     realign: Any
     session_files: Any
     last_result: Any  # the latest Transcription (gr.State)
+    times: Any = None  # the word times for click-to-seek (speech_view.word_times_view)
 
 
 def transcribe_tab(
@@ -169,7 +170,9 @@ def transcribe_tab(
         queue=False,
     )
     # The player, the picture and the Share link, each once it is ready.
-    speech_view.show_after(transcribed, views, audio, last_result, transcriber, settings)
+    speech_view.show_after(
+        transcribed, views, audio, last_result, transcriber, settings, panel.times
+    )
     clear.click(
         lambda: (
             None,
@@ -190,7 +193,7 @@ def transcribe_tab(
     )
     return TranscribePage(
         audio, text, outputs, comparison, views, confidence, realign,
-        session_files, last_result,
+        session_files, last_result, panel.times,
     )  # fmt: skip
 
 
