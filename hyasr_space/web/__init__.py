@@ -30,8 +30,8 @@ from .card_tab import model_card_tab
 from .footer import CSS as FOOTER_CSS
 from .footer import page_values, privacy_footer
 from .live_tab import live_tab
-from .speech_view import CSS as SPEECH_VIEW_CSS
 from .scripts import head
+from .speech_view import CSS as SPEECH_VIEW_CSS
 from .strings import translations
 from .transcribe_tab import API_NAME, transcribe_tab
 
