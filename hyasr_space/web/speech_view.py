@@ -42,16 +42,17 @@ from ..results import Transcription
 from ..settings import Settings
 from ..subtitles import CaptionLimits, gradio_subtitles
 from ..transcriber import Transcriber
+from .strings import EN, ui
 
-PLAYER_LABEL = "Playback with captions"
-PICTURE_LABEL = "Spectrogram with the words and where captions were cut"
+PLAYER_LABEL = EN["player_label"]  # English, as the page shows it to an English browser
+PICTURE_LABEL = EN["picture_label"]
 PICTURE_CLASS = "hyasr-picture"
 PLAYER_CLASS = "hyasr-player"
 WORDS_CLASS = "hyasr-words"  # the transcript's words, each a click-to-seek target
 WORD_TABLE_CLASS = "hyasr-word-table"
 WORD_TIMES_CLASS = "hyasr-word-times"
-SHARE_LABEL = "Share this result"
-SHARE_DONE = "Link copied"
+SHARE_LABEL = EN["share"]
+SHARE_DONE = EN["share_done"]
 # Gradio lays an image's label and buttons over its top, where the picture's legend is.
 CSS = f".{PICTURE_CLASS} .image-frame {{ padding-top: 2.6rem; }}"
 # Click-to-seek (assets/seek.js): the word times travel hidden; words and rows look
@@ -82,7 +83,7 @@ class ResultViews:
 
 def player_view() -> gr.Audio:
     return gr.Audio(
-        label=PLAYER_LABEL,
+        label=ui("player_label"),
         type="filepath",
         interactive=False,
         visible=False,
@@ -110,7 +111,7 @@ def picture_view() -> tuple[gr.Column, gr.Image]:
     threading.Thread(target=prepare, name="hyasr-picture-prepare", daemon=True).start()
     with gr.Column(visible=False) as box:
         picture = gr.Image(
-            label=PICTURE_LABEL,
+            label=ui("picture_label"),
             type="pil",
             format="png",  # text and thin lines: lossless
             interactive=False,

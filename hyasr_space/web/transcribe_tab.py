@@ -36,6 +36,7 @@ from .result_panel import (
     word_table_rows,
 )
 from .session_files import SessionFiles, close_session_files
+from .strings import ui
 
 # The names the Live tab and older code import from here; result_panel.py and
 # decoder_panel.py are their home now. Kept until the Live tab imports those.
@@ -88,24 +89,25 @@ def transcribe_tab(
             audio = gr.Audio(
                 sources=["upload", "microphone"],
                 type="filepath",  # we decode ourselves: a corrupt file gets a clear error
-                label=f"Audio (up to {settings.max_duration_s:g} s)",
+                label=ui("audio_label"),
             )
             decoder, alpha, beta, beam_width, hotwords, hotword_weight = decoder_controls(
                 settings, has_lm, defaults
             )
             with gr.Row():
-                clear = gr.Button("Clear")
-                submit = gr.Button("Transcribe", variant="primary", interactive=problem is None)
+                clear = gr.Button(ui("clear"))
+                submit = gr.Button(ui("transcribe"), variant="primary", interactive=problem is None)
             examples = _example_files(settings.examples_dir)
             if examples:
                 gr.Examples(
-                    [[str(path)] for path in examples], inputs=[audio], cache_examples=False
+                    [[str(path)] for path in examples],
+                    inputs=[audio],
+                    cache_examples=False,
+                    label=ui("examples"),
                 )
         with gr.Column():
-            text = gr.Textbox(
-                label="Transcript (correct it, then Re-align)", lines=4, buttons=["copy"]
-            )
-            realign = gr.Button("Re-align", interactive=problem is None)
+            text = gr.Textbox(label=ui("transcript_label"), lines=4, buttons=["copy"])
+            realign = gr.Button(ui("realign"), interactive=problem is None)
             panel = result_panel(WORD_COLUMNS, compare=True)
     panel.add_picture()
     views = panel.views
