@@ -54,11 +54,17 @@ constants.py.
 | HYASR_LIVE_MAX_PHRASE_S     | live_max_phrase_s    | 15 (live: longest phrase)             |
 | HYASR_LIVE_TIME_LIMIT_S     | live_time_limit_s    | 600 (live: longest stream in the app) |
 | HYASR_LIVE_MAX_STREAMS      | live_max_streams     | 8 (live: streams open at once)        |
+| HYASR_LIVE_MAX_BEHIND_S     | live_max_behind_s    | 60 (live: backlog cap, 32 kB/s)       |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
 | HYASR_WARM_UP               | warm_up              | 1                                     |
 | HYASR_RUN_HISTORY           | run_history          | 0 (runs are not kept in the browser)  |
+| HYASR_MCP_SERVER            | mcp_server           | 1 (MCP tools at /gradio_api/mcp/)     |
+| HYASR_API_KEY               | api_key              | none (the /v1 routes are open)        |
+| HYASR_URL_TIMEOUT_S         | url_timeout_s        | 30 (fetching an agent's audio URL)    |
+| HYASR_URL_MAX_REDIRECTS     | url_max_redirects    | 5                                     |
+| HYASR_URL_ALLOW_PRIVATE     | url_allow_private    | 0 (no loopback/private-network URLs)  |
 
 `HF_HUB_OFFLINE`, `HF_HOME`, `HF_ENDPOINT` and `HF_TOKEN` keep their huggingface_hub
 meaning; `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` keep Gradio's (a Space sets them).
@@ -217,6 +223,10 @@ class Settings:
     live_max_phrase_s: float = 15.0
     live_time_limit_s: float = 600.0
     live_max_streams: int = 8  # more live streams than this are refused, with a message
+    # Live transport (issue 21, web/live_sessions.py): a stream stops, keeping what it
+    # heard, once this much audio is received and not yet recognised; the server holds
+    # it as 16-bit samples, 32 kB a second (60 s: 1.9 MB per stream).
+    live_max_behind_s: float = 60.0
 
     hub_timeout_s: float = 3.0
     # A model card confirmed by the Hub this recently is shown without asking it again.
@@ -228,6 +238,19 @@ class Settings:
     # browser unless told not to (`launch(run_history=...)`); people's speech is private,
     # so that history is off unless the operator turns it on (docs/privacy.md).
     run_history: bool = False
+
+    # Programs and agents (web/agent_tools.py, web/openai_api.py, remote_audio.py): the MCP
+    # server on or off (the key does not cover it); the key the OpenAI-compatible /v1
+    # routes require as a bearer token (None: open; kept out of repr so it never reaches a
+    # log); the limits on audio an agent names by URL (its size and duration are
+    # max_file_size_mb's and max_duration_s's). Private-network and loopback hosts are
+    # refused unless url_allow_private: an agent must not make the server fetch from the
+    # network it sits in.
+    mcp_server: bool = True
+    api_key: str | None = field(default=None, repr=False)
+    url_timeout_s: float = 30.0
+    url_max_redirects: int = 5
+    url_allow_private: bool = False
 
     sample_rate: int = field(default=SAMPLE_RATE, init=False)
 
@@ -261,10 +284,14 @@ class Settings:
             "live_max_phrase_s",
             "live_time_limit_s",
             "live_max_streams",
+            "url_timeout_s",
+            "live_max_behind_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        if self.url_max_redirects < 0:
+            raise ValueError(f"url_max_redirects must be 0 or more, not {self.url_max_redirects}")
         if self.request_batch_size < 0:
             raise ValueError(
                 f"request_batch_size must be 0 (auto) or more, not {self.request_batch_size}"
@@ -365,9 +392,15 @@ _ENV_FIELDS = {
     "HYASR_LIVE_MAX_PHRASE_S": "live_max_phrase_s",
     "HYASR_LIVE_TIME_LIMIT_S": "live_time_limit_s",
     "HYASR_LIVE_MAX_STREAMS": "live_max_streams",
+    "HYASR_LIVE_MAX_BEHIND_S": "live_max_behind_s",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",
     "HYASR_WARM_UP": "warm_up",
     "HYASR_RUN_HISTORY": "run_history",
+    "HYASR_MCP_SERVER": "mcp_server",
+    "HYASR_API_KEY": "api_key",
+    "HYASR_URL_TIMEOUT_S": "url_timeout_s",
+    "HYASR_URL_MAX_REDIRECTS": "url_max_redirects",
+    "HYASR_URL_ALLOW_PRIVATE": "url_allow_private",
 }

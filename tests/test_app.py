@@ -17,6 +17,7 @@ from tone_model import WORDS
 
 from hyasr_space.settings import Settings
 from hyasr_space.web import API_NAME, build_demo, launch
+from hyasr_space.web.agent_tools import ALIGN_TOOL, TRANSCRIBE_TOOL
 from hyasr_space.web.align_tab import API_NAME as ALIGN_API_NAME
 from hyasr_space.web.result_panel import DIFFERS, word_diff
 
@@ -131,9 +132,12 @@ def test_api_parameters_have_readable_names_and_defaults(client, words_wav: Path
 
 
 def test_api_lists_the_transcribe_and_align_endpoints(client) -> None:
+    # ... and the MCP tools (agent_tools.py), which Gradio serves only from public endpoints.
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
         f"/{API_NAME}",
         f"/{ALIGN_API_NAME}",
+        f"/{TRANSCRIBE_TOOL}",
+        f"/{ALIGN_TOOL}",
     ]
 
 

@@ -1,14 +1,20 @@
-"""Live captions in a real browser: Chromium's fake capture device plays a committed clip
-of held-out speech into the Live tab; text appears while the recording runs, and once it
-stops the page shows the transcript a file transcription of the same audio gives.
+"""Live captions in a real browser, on a busy server: Chromium's fake capture device plays
+held-out speech into the Live tab (Chromium pinned to one core, the server to the other,
+two other clients transcribing long files with the LM meanwhile, as on a 2-vCPU Space);
+the socket is dropped once mid-stream. Every sample the page captured reaches the
+server, the heard audio is the clip, text appears while the recording runs, and the
+result is what a file transcription of the same audio gives.
 
-Uses the Chromium launch options and page helpers of test_browser.py and the server of
-servers.py; run alone with `python -m pytest -m browser`.
+The clip here is the two committed held-out examples (about 11 s with the pauses), to
+keep the suite's time reasonable; benchmarks/live_transport.py runs the same scenario on
+60 s of held-out speech and reports latencies (docs/live-captions-transport.md).
+Run alone with `python -m pytest -m browser`.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,156 +22,235 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from live_load import (
+    RECORDING_URL,
+    Busy,
+    behind_summary,
+    chromium_on_core,
+    compare,
+    cores,
+    percentiles,
+    pinned_process,
+    record_live,
+)
 from servers import app_settings, serve
-from test_browser import MIC_EXAMPLE, expect, launch_chromium, open_page
+from test_browser import CHROMIUM, CHROMIUM_ARGS, expect, open_page, sync_api
 
 from hyasr_space import Transcriber
 from hyasr_space.settings import Settings
 from hyasr_space.text import error_rates
+from hyasr_space.web.live_sessions import LIVE_SESSIONS
 from hyasr_space.web.speech_view import PICTURE_CLASS, PLAYER_LABEL
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
-LEAD_S, TAIL_S = 0.5, 2.0  # silence around the speech: the phrase closes in the tail
+STATS = "() => window.hyasrLive && window.hyasrLive.stats"
+LEAD_S, PAUSE_S, TAIL_S = 0.6, 0.6, 2.0  # silence around the speech; the tail closes it
 ARMENIAN = re.compile("[\u0561-\u0587]")
 # The live text against a file transcription of what the server heard (its recording):
 # the same text but where a phrase border gives the demo model other context
-# (tests/test_streaming.py, README "Live captions").
+# (streaming.py: 1-3 % CER on minute-long streams), or where a lagging stream closed a
+# phrase with its provisional scores.
 MAX_CER_AGAINST_HEARD = 0.1
-# Gradio 6.31 keeps only the newest chunk while the server is busy with the last one
-# (live_tab.py), so on a busy machine a 0.1 s chunk can go missing mid-speech, unnoticed
-# among the arrival jitter: it moved the text by 13 % CER once in about 15 runs. A chunk
-# reader that garbled every chunk would be near 100 %.
-MAX_CER_TRANSPORT = 0.3
-# The player's download link: the recording the server made of the stream.
-RECORDING_URL = """() => Array.from(document.querySelectorAll('a[href*="live-"]'))
-    .map(a => a.href).find(u => u.endsWith('.wav')) || null"""
-# The browser drops what it records while the stream connects, and the last chunk after
-# Stop: a few tenths of a second of the silence around the speech.
-MISSING_AT_THE_ENDS_S = 0.5
+MAX_CER_HEARD_AGAINST_CLIP = 0.05
+SPAN_MS = 20.0  # the heard speech lasts as long as the clip's, within this
+MIN_CORRELATION = 0.99
 
 
 @pytest.fixture(scope="module")
 def live_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = Settings()
-    example = settings.examples_dir / MIC_EXAMPLE
-    if not (settings.demo_model_dir / "config.json").is_file() or not example.is_file():
+    examples = sorted(settings.examples_dir.glob("hy-heldout-*.wav"))
+    if not (settings.demo_model_dir / "config.json").is_file() or len(examples) < 2:
         pytest.skip("needs the bundled demo model and examples/")
-    samples, rate = soundfile.read(example, dtype="float32")
-    padded = np.concatenate([np.zeros(int(LEAD_S * rate)), samples, np.zeros(int(TAIL_S * rate))])
+    pieces = [np.zeros(int(LEAD_S * 16_000), np.float32)]
+    for example in examples:
+        samples, rate = soundfile.read(example, dtype="float32")
+        assert rate == 16_000
+        pieces += [samples, np.zeros(int(PAUSE_S * rate), np.float32)]
+    pieces.append(np.zeros(int(TAIL_S * 16_000), np.float32))
     path = tmp_path_factory.mktemp("live") / "live.wav"
-    soundfile.write(path, padded, rate, subtype="PCM_16")
+    soundfile.write(path, np.concatenate(pieces), 16_000, subtype="PCM_16")
     return path
 
 
 @pytest.fixture(scope="module")
-def live_browser(live_clip: Path) -> Iterator[object]:
-    with launch_chromium(live_clip) as chromium:
-        yield chromium
+def browser_core() -> int | None:
+    """Chromium's core; the server (this process) takes another one."""
+    available = cores()
+    return available[0] if len(available) > 1 else None
 
 
-def test_live_text_grows_while_recording_and_matches_the_file_after(
-    live_browser, live_clip: Path, screenshots: Path
+@pytest.fixture(scope="module")
+def live_browser(live_clip: Path, browser_core: int | None) -> Iterator[object]:
+    executable = chromium_on_core(CHROMIUM, browser_core, live_clip.parent)
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={live_clip}%noloop",
+    ]
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(executable), args=args)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_a_busy_server_hears_every_sample_and_the_text_matches_the_file(
+    live_browser, live_clip: Path, browser_core: int | None, screenshots: Path
 ) -> None:
-    duration_s = soundfile.info(live_clip).duration
-    settings = app_settings(Settings().demo_model_dir, live_time_limit_s=60.0)
-    with serve(settings) as url, open_page(live_browser, url, raw_microphone=True) as page:
-        page.get_by_role("tab", name="Live").click()
-        live = page.locator(".hyasr-live")
-        expect(live).to_contain_text("Press Record")
-        page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
-        started = time.monotonic()
-        live_picture = page.locator(f".{PICTURE_CLASS} img").filter(visible=True)
-        expect(live_picture).to_have_count(1)  # the empty frame, shown as recording starts
-        empty_frame = live_picture.get_attribute("src")
-        # Words show up while the clip is still playing into the microphone.
-        expect(live).to_contain_text(ARMENIAN, timeout=int(duration_s * 1000))
-        heard_while_recording = live.inner_text()
-        page.screenshot(path=screenshots / "desktop-live-recording.png", full_page=True)
-        page.wait_for_timeout(max(0, int((started + duration_s + 0.5 - time.monotonic()) * 1000)))
-        # The picture of the latest audio is drawn once the phrase has closed, still recording.
-        expect(live_picture).not_to_have_attribute("src", empty_frame)
-        page.screenshot(path=screenshots / "desktop-live-picture.png", full_page=True)
-        page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
-        transcript = page.locator("label", has_text="Transcript").locator("textarea")
-        transcript = transcript.filter(visible=True)
-        expect(transcript).not_to_have_value("")
-        expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
+    clip, _ = soundfile.read(live_clip, dtype="float32")
+    duration_s = len(clip) / 16_000
+    server_core = next((c for c in cores() if c != browser_core), None)
+    settings = app_settings(
+        Settings().demo_model_dir, live_time_limit_s=60.0, max_duration_s=120.0,
+        max_file_size_mb=20.0,
+    )  # fmt: skip
+    examples = sorted(Settings().examples_dir.glob("hy-heldout-*.wav"))
+    with (
+        pinned_process(server_core if browser_core is not None else None),
+        serve(settings) as url,
+        open_page(live_browser, url) as page,
+    ):
+        busy = Busy(url, examples, live_clip.parent).start()
+        try:
+            page.wait_for_timeout(3000)  # the two file transcriptions are under way
+            page.get_by_role("tab", name="Live").click()
+            live = page.locator(".hyasr-live")
+            expect(live).to_contain_text("Press Record")
+            record_live(page, duration_s, drop_at_s=duration_s * 0.4)
+            # Words showed up while the clip was still playing into the microphone.
+            heard_while_recording = page.evaluate("() => window.hyasrLive.stats.partialText")
+            page.screenshot(path=screenshots / "desktop-live-recording.png", full_page=True)
+            page.get_by_role("button", name="Stop", exact=True).click()
+            transcript = page.locator("label", has_text="Transcript").locator("textarea")
+            transcript = transcript.filter(visible=True)
+            expect(transcript).not_to_have_value("", timeout=240_000)
+            expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
+        finally:
+            busy.stop()
         final = transcript.input_value()
+        stats = page.evaluate("() => window.hyasrLive.stats")
         expect(live.locator(".hyasr-live-stable")).to_have_text(final)
         for name in ("live.srt", "live.vtt", "live.json"):
             expect(page.locator(f"a[href$='{name}']").filter(visible=True)).to_have_count(1)
-        # the recording plays with captions, and the picture of the speech shows its words
         waveform = page.get_by_test_id(f"waveform-{PLAYER_LABEL}").filter(visible=True)
         expect(waveform).to_have_count(1)
         expect(page.locator(f".{PICTURE_CLASS} img").filter(visible=True)).to_have_count(1)
-        info = page.get_by_text("s of audio, decoded in").inner_text()
-        heard_s = float(re.search(r"([\d.]+) s of audio", info).group(1))
-        lost_note = page.get_by_text("did not reach the server")
-        if heard_s < duration_s - 2 * MISSING_AT_THE_ENDS_S:
-            # Gradio keeps only the newest chunk while the server is busy (live_tab.py):
-            # on a loaded machine audio goes missing, and the page must say so.
-            expect(lost_note).to_be_visible()
         page.screenshot(path=screenshots / "desktop-live-done.png", full_page=True)
-        # What the server heard: the player's download link serves the stream's recording.
         recording_url = page.evaluate(RECORDING_URL)
         assert recording_url, "the player offers no recording"
         heard_path = live_clip.parent / "heard.wav"
         heard_path.write_bytes(page.request.get(recording_url).body())
-        # A second recording starts from an empty frame again, which stays up (clearing the
-        # last result must not hide it) while the first result's player goes away.
-        page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
-        expect(live_picture).to_have_attribute("src", empty_frame)
-        expect(page.get_by_test_id(f"waveform-{PLAYER_LABEL}").filter(visible=True)).to_have_count(
-            0
-        )
-        page.wait_for_timeout(2000)
-        expect(live_picture).to_have_count(1)
-        page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
         assert not page.dialogs
+    assert busy.done >= 1 and not busy.errors, busy.errors  # the server really was busy
+    heard, rate = soundfile.read(heard_path, dtype="float32")
+    latencies = [p["latency_ms"] for p in stats["partials"] if p["latency_ms"] is not None]
+    print(
+        f"\nlive under load: {busy.done} file transcriptions meanwhile; partial latency ms "
+        f"{percentiles(latencies)}; ack ms {percentiles(stats['acks'])}; "
+        f"{behind_summary(stats)}; closes {stats['closes']}"
+    )
+    # Nothing was lost on the way: the server heard every sample the page captured,
+    # across the dropped connection ...
+    assert stats["reconnects"] >= 1 and stats["rate"] == rate == 16_000
+    assert len(heard) == stats["captured"], (len(heard), stats["captured"])
+    # ... and what the page captured is the clip: its speech, as long, the same samples
+    # (each second lined up where it fits best; a second that holds a capture slip of
+    # a few ms correlates less, so most seconds, not every one).
+    match = compare(clip, heard)
+    assert match["span_difference_ms"] <= SPAN_MS, match
+    assert match["slip_total_ms"] <= SPAN_MS, match
+    assert match["correlation_median"] > MIN_CORRELATION, match
+    assert match["share_over_0_99"] >= 0.8, match
     assert ARMENIAN.search(heard_while_recording)
     demo = Transcriber.load("demo")
-    # The live result is the file result of what reached the server ...
     from_heard = demo.transcribe(heard_path).best.text
     rates = error_rates([from_heard], [final])
     assert rates.cer <= MAX_CER_AGAINST_HEARD, f"live {final!r}, heard {from_heard!r}"
-    # ... and that is the clip, less what the transport dropped (see MAX_CER_TRANSPORT).
-    from_file = demo.transcribe(live_clip).best.text
-    if heard_s >= duration_s - 2 * MISSING_AT_THE_ENDS_S:
-        rates = error_rates([from_file], [final])
-        assert rates.cer <= MAX_CER_TRANSPORT, f"live {final!r}, file {from_file!r}"
-    else:
-        pytest.xfail(f"the server heard {heard_s} of {duration_s:.1f} s (a loaded machine)")
+    # The clip itself transcribes nearly alike: the same samples (above), but after two
+    # resamplings and with another stretch of silence before them, to which the small
+    # demo model is sensitive (a letter or two in 95; a lost 0.1 s chunk costs a word).
+    from_clip = demo.transcribe(live_clip).best.text
+    rates = error_rates([from_clip], [from_heard])
+    assert rates.cer <= MAX_CER_HEARD_AGAINST_CLIP, f"heard {from_heard!r}, clip {from_clip!r}"
 
 
 def test_streams_run_side_by_side_and_one_past_the_limit_is_told(
     live_browser, screenshots: Path
 ) -> None:
-    """Two people stream at once although Gradio's concurrency limit is 1 (an open stream
-    holds a Gradio worker for as long as it runs); a third, past `live_max_streams`, is
-    told that live mode is busy instead of waiting silently."""
+    """Two people stream at once although Gradio's concurrency limit is 1 (the audio
+    goes over the sockets, not through Gradio's queue); a third, past
+    `live_max_streams`, is told that live mode is busy."""
     settings = app_settings(
         Settings().demo_model_dir, live_time_limit_s=60.0, concurrency_limit=1,
         live_max_streams=2,
     )  # fmt: skip
     with (
         serve(settings) as url,
-        open_page(live_browser, url, raw_microphone=True) as first,
-        open_page(live_browser, url, raw_microphone=True) as second,
-        open_page(live_browser, url, raw_microphone=True) as third,
+        open_page(live_browser, url) as first,
+        open_page(live_browser, url) as second,
+        open_page(live_browser, url) as third,
     ):
         pages = (first, second, third)
         for page in pages:
             page.get_by_role("tab", name="Live").click()
         for page in pages:
-            page.get_by_role("button", name="Record", exact=True).filter(visible=True).click()
+            page.get_by_role("button", name="Record", exact=True).click()
             page.wait_for_timeout(300)  # in this order: the third is the one past the limit
         for page in (first, second):
             expect(page.locator(".hyasr-live")).to_contain_text(ARMENIAN)
         expect(third.get_by_text("Live mode is busy")).to_be_visible()
         third.screenshot(path=screenshots / "desktop-live-busy.png", full_page=True)
-        for page in pages:
-            page.get_by_role("button", name="Stop", exact=True).filter(visible=True).click()
+        for page in (first, second):
+            page.get_by_role("button", name="Stop", exact=True).click()
         for page in (first, second):
             expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
         assert not any(page.dialogs for page in pages)
+
+
+def test_a_server_that_falls_behind_says_so_catches_up_and_loses_nothing(
+    live_browser, live_clip: Path, screenshots: Path
+) -> None:
+    """The stream's network is held for a few seconds (as a long step or another
+    person's beam search holds it): the page says how far behind the server is, keeps
+    sending, and once the network runs again the server catches up with every sample."""
+    settings = app_settings(Settings().demo_model_dir, live_time_limit_s=60.0)
+    duration_s = soundfile.info(live_clip).duration
+    with serve(settings) as url, open_page(live_browser, url) as page:
+        page.get_by_role("tab", name="Live").click()
+        before = set(LIVE_SESSIONS.sessions())
+        page.get_by_role("button", name="Record", exact=True).click()
+        started = time.monotonic()
+        deadline = started + 30
+        while not (opened := set(LIVE_SESSIONS.sessions()) - before):
+            if time.monotonic() > deadline:
+                page.screenshot(path=screenshots / "desktop-live-behind-failed.png")
+                raise AssertionError(f"no live stream opened: {page.evaluate(STATS)}")
+            page.wait_for_timeout(50)
+        (session,) = opened
+        stream, gate = session.stream, threading.Event()
+        feed = stream.feed
+
+        def held_feed(*args, **kwargs):
+            gate.wait()
+            return feed(*args, **kwargs)
+
+        stream.feed = held_feed  # the worker's next feed waits: nothing is recognised
+        behind = page.locator(".hyasr-live-behind")
+        expect(behind).to_contain_text(re.compile(r"^[2-9]\.\d s behind$"))
+        page.screenshot(path=screenshots / "desktop-live-behind.png", full_page=True)
+        gate.set()
+        expect(behind).to_have_text("")  # caught up
+        page.wait_for_timeout(max(0, int((started + duration_s + 0.5 - time.monotonic()) * 1000)))
+        page.get_by_role("button", name="Stop", exact=True).click()
+        expect(page.get_by_text("s of audio, decoded in")).to_be_visible()
+        stats = page.evaluate("() => window.hyasrLive.stats")
+        waveform = page.get_by_test_id(f"waveform-{PLAYER_LABEL}").filter(visible=True)
+        expect(waveform).to_have_count(1)  # the player, with the recording's link
+        heard_path = live_clip.parent / "heard-behind.wav"
+        heard_path.write_bytes(page.request.get(page.evaluate(RECORDING_URL)).body())
+    assert soundfile.info(heard_path).frames == stats["captured"]
+    assert max(value for _, value in stats["behind"]) >= 2.0

@@ -15,11 +15,12 @@ MAX_LINES = 500
 # Floors, top down: a module imports its own floor (without circles) or lower ones.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("web", "cli"),
-    ("transcriber", "streaming", "evaluation", "lm_tuning", "picture"),
+    ("transcriber", "streaming", "evaluation", "lm_tuning", "picture", "batch"),
     ("decoding", "lm", "lm_settings", "alignment", "confidence", "vocabulary", "subtitles", "card"),
     (
         "runtime",
         "audio",
+        "remote_audio",
         # kept for one release: aliases of runtime modules
         "model",
         "quantized",
@@ -36,9 +37,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
 FLOOR = {name: level for level, names in enumerate(FLOORS) for name in names}
 
 # Modules over the limit that another change in flight is shrinking; each entry names it.
-OVER_LIMIT_FOR_NOW = {
-    "hyasr_space/web/live_tab.py": "issue 21 moves the live session code out of the tab",
-}
+OVER_LIMIT_FOR_NOW: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:

@@ -268,7 +268,8 @@ def test_concurrent_streams_share_the_model_and_its_batches(
 
 
 def test_a_closed_tab_frees_its_live_session() -> None:
-    from hyasr_space.web.live_tab import LiveSession, close_live_session
+    from hyasr_space.web.live_sessions import LiveSession
+    from hyasr_space.web.live_tab import close_live_session
 
     session = LiveSession()
     folder, recordings = session.files.path, session.new_recording().parent
@@ -326,18 +327,19 @@ def test_the_lag_notice_suggests_what_this_model_can_still_do(
 
 
 def test_live_streams_past_the_limit_are_refused_until_a_slot_frees(tone: Transcriber) -> None:
-    from hyasr_space.web.live_tab import STALE_S, LiveSession, StreamSlots, busy_notice
+    from hyasr_space.web.live_sessions import STALE_S, LiveSession, StreamSlots
+    from hyasr_space.web.live_tab import busy_notice
 
     slots, now = StreamSlots(2), 100.0
     first, second, third = LiveSession(), LiveSession(), LiveSession()
     for session in (first, second, third):
-        session.last_chunk = now
+        session.last_seen = now
     assert slots.take(first, now) and slots.take(second, now)
     assert slots.take(first, now)  # a session already holding its slot keeps it
     assert not slots.take(third, now)
     assert "2 live streams are open" in busy_notice(slots) and "=2" in busy_notice(slots)
     # finishing a stream gives its slot back
-    first.begin(tone.stream("greedy"), now, 0.0)
+    first.begin(tone.stream("greedy"), now)
     first.end()
     assert slots.open == 1 and slots.take(third, now)
     # a stream with no chunk for STALE_S (its tab was closed while recording) is dropped

@@ -7,6 +7,7 @@
     hyasr card [MODEL] [--format text|json] [--refresh]
     hyasr eval --model M --data D [--decoder greedy|lm|both] [--format text|json|markdown]
     hyasr tune-lm --model M --data D [--write]
+    hyasr batch INPUT... --out DIR [--model M] [--decoder ...] [--jsonl] [--srt] [--vtt]
 
 common.py holds the options, loading and error handling they share. Exit status: 0 done,
 1 some input could not be read, 2 no model or bad usage.
@@ -18,14 +19,14 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from . import align, card, evaluate, serve, stream, transcribe, tune_lm
+from . import align, batch, card, evaluate, serve, stream, transcribe, tune_lm
 from .common import Command
 from .serve import add_serve_arguments
 from .transcribe import OUTPUT_FORMATS
 
 COMMANDS: dict[str, Command] = {
     module.COMMAND.name: module.COMMAND
-    for module in (transcribe, stream, align, serve, card, evaluate, tune_lm)
+    for module in (transcribe, batch, stream, align, serve, card, evaluate, tune_lm)
 }
 
 

@@ -1,6 +1,7 @@
 """The Gradio app (`build_demo`, `launch`): components and events only; every decision is
 the `Transcriber`'s. One module a tab: transcribe_tab.py (the public API), live_tab.py
-(live captions), align_tab.py (its Re-align, the API's `/align`, and the Align tab),
+(live captions; its sessions in live_sessions.py, its WebSocket route in live_socket.py,
+its page scripts in static/), align_tab.py (its Re-align, the API's `/align`, and the Align tab),
 card_tab.py; session_files.py keeps each session's downloads; speech_view.py shows what
 comes under a result besides the API's outputs (the captioned player, the picture, the
 Share link).
@@ -25,11 +26,15 @@ from ..runtime.heap import keep_heap_trimmed
 from ..runtime.policy import on_zero_gpu
 from ..settings import Settings
 from ..transcriber import Transcriber
+from .agent_tools import add_agent_tools
+from .align_tab import API_NAME as ALIGN_API_NAME
 from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
 from .footer import CSS as FOOTER_CSS
 from .footer import page_values, privacy_footer
+from .live_socket import live_socket_routes
 from .live_tab import live_tab
+from .openai_api import add_openai_endpoint, openai_routes
 from .scripts import head
 from .speech_view import CSS as SPEECH_VIEW_CSS
 from .strings import LANGUAGE_NAMES, LANGUAGES, translations, ui
@@ -101,6 +106,12 @@ def build_demo(
             for build_tab in (align_tab, model_card_tab) if extra_tabs is None else extra_tabs:
                 build_tab(settings, transcriber)
         privacy_footer(settings)
+        # For programs and agents: MCP tools and the OpenAI route's queue endpoint, each in
+        # the concurrency group of the page event it mirrors (agent_tools.py, openai_api.py).
+        add_agent_tools(
+            demo, settings, transcriber, problem, transcribe_api=API_NAME, align_api=ALIGN_API_NAME
+        )
+        add_openai_endpoint(demo, settings, transcriber, transcribe_api=API_NAME)
     # Requests can only share a batch (runtime/batching.py) if that many run at once.
     batch = transcriber.model.request_batch_size if transcriber else 1
     demo.queue(
@@ -171,6 +182,14 @@ def launch(
         run_history=settings.run_history,  # off unless chosen: see settings.py
         i18n=gr.I18n(**translations(page_values(settings))),
         prevent_thread_lock=prevent_thread_lock,
+        mcp_server=settings.mcp_server,  # agent_tools.py: at /gradio_api/mcp/
+        # Routes of our own on Gradio's server (FastAPI's `routes`, matched before
+        # Gradio's): the OpenAI-compatible /v1 routes and the live captions' socket.
+        app_kwargs={"routes": [*openai_routes(demo), *live_socket_routes()]},
+        # Gradio's SSR puts Node in front, which passes only /gradio_api/... and a few
+        # other paths to Python (templates/node/build/proxy_routes.js): /v1 and the live
+        # socket would be lost.
+        ssr_mode=False,
     )
 
 
