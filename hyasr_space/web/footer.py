@@ -26,5 +26,6 @@ def page_values(settings: Settings) -> dict[str, float]:
     """The limits the page's strings quote (strings.translations fills them in)."""
     return {
         "max_duration_s": settings.max_duration_s,
+        "live_time_limit_s": settings.live_time_limit_s,
         "ttl_minutes": round(settings.temp_file_ttl_s / 60, 1),
     }

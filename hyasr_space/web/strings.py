@@ -65,6 +65,17 @@ EN: dict[str, str] = {
     "examples": "Examples",
     "transcript_label": "Transcript (correct it, then Re-align)",
     "realign": "Re-align",
+    # Live tab
+    "live_help": (
+        "Live captions from your microphone, up to {live_time_limit_s:g} s. Nothing you "
+        "say is lost when the server is busy: the text falls behind and catches up."
+    ),
+    "live_no_model": "No model is loaded, so live mode is off:",
+    "live_record": "Record",
+    "live_stop": "Stop",
+    "live_again": "Decode again with these settings",
+    "live_transcript": "Live transcript",
+    "live_text": "Transcript",
     # Decoder panel
     "decoder": "Decoder",
     "decoder_greedy": "Greedy CTC",
@@ -175,6 +186,16 @@ HY: dict[str, str] = {
     "examples": "Օրինակներ",
     "transcript_label": "Տեքստ (ուղղեք այն, հետո՝ «Վերահամադրել»)",
     "realign": "Վերահամադրել",
+    "live_help": (
+        "Ուղիղ ենթագրեր ձեր խոսափողից, մինչև {live_time_limit_s:g} վ։ Երբ սերվերը "
+        "զբաղված է, ձեր ասածից ոչինչ չի կորչում. տեքստը հետ է մնում, հետո հասնում է։"
+    ),
+    "live_no_model": "Մոդել բեռնված չէ, ուստի ուղիղ ռեժիմն անջատված է՝",
+    "live_record": "Ձայնագրել",
+    "live_stop": "Կանգնեցնել",
+    "live_again": "Նորից վերծանել այս կարգավորումներով",
+    "live_transcript": "Ուղիղ տեքստ",
+    "live_text": "Տեքստ",
     "decoder": "Վերծանիչ",
     "decoder_greedy": "Ագահ CTC",
     "decoder_lm": "Ճառագայթային որոնում + լեզվական մոդել",
