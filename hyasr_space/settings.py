@@ -62,6 +62,7 @@ constants.py.
 | HYASR_MODELS                | models               | the three Armenian CTC checkpoints of |
 |                             |                      | CURATED_MODELS (comma-separated ids)  |
 | HYASR_MAX_LOADED_MODELS     | max_loaded_models    | 2 (least recently used goes)          |
+| HYASR_RUN_HISTORY           | run_history          | 0 (runs are not kept in the browser)  |
 | HYASR_MCP_SERVER            | mcp_server           | 1 (MCP tools at /gradio_api/mcp/)     |
 | HYASR_API_KEY               | api_key              | none (the /v1 routes are open)        |
 | HYASR_URL_TIMEOUT_S         | url_timeout_s        | 30 (fetching an agent's audio URL)    |
@@ -243,6 +244,10 @@ class Settings:
     zero_gpu_duration_s: int = 60
     warm_up: bool = True
     cache_dir: Path = DEFAULT_CACHE_DIR
+    # Gradio 6 keeps every run (recordings and transcripts included) in the visitor's
+    # browser unless told not to (`launch(run_history=...)`); people's speech is private,
+    # so that history is off unless the operator turns it on (docs/privacy.md).
+    run_history: bool = False
 
     # Choosing and comparing models (models.py): the list offered, and how many stay
     # loaded at once (a CPU Space's 16 GB holds two 1B-class models with room to spare;
@@ -411,6 +416,7 @@ _ENV_FIELDS = {
     "HYASR_WARM_UP": "warm_up",
     "HYASR_MODELS": "models",
     "HYASR_MAX_LOADED_MODELS": "max_loaded_models",
+    "HYASR_RUN_HISTORY": "run_history",
     "HYASR_MCP_SERVER": "mcp_server",
     "HYASR_API_KEY": "api_key",
     "HYASR_URL_TIMEOUT_S": "url_timeout_s",

@@ -249,7 +249,10 @@ def test_limits_come_from_settings_and_flagging_is_off(app) -> None:
         component.get("props", {}).get("label") or component.get("props", {}).get("value")
         for component in config["components"]
     ]
-    assert f"Audio (up to {MAX_DURATION_S} s)" in labels
+    # The label is a translation key (web/strings.py); its texts quote the limit.
+    assert any('"key": "audio_label"' in str(label) for label in labels)
+    assert config["i18n_translations"]["en"]["audio_label"] == f"Audio (up to {MAX_DURATION_S} s)"
+    assert config["i18n_translations"]["hy"]["audio_label"] == f"Ձայն (մինչև {MAX_DURATION_S} վ)"
     buttons = [
         str(component.get("props", {}).get("value"))
         for component in config["components"]

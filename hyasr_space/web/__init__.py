@@ -32,10 +32,14 @@ from .align_tab import align_tab, wire_realign
 from .card_tab import model_card_tab
 from .compare_tab import API_NAME as COMPARE_API_NAME
 from .compare_tab import compare_tab
+from .footer import CSS as FOOTER_CSS
+from .footer import page_values, privacy_footer
 from .live_socket import live_socket_routes
 from .live_tab import live_tab
 from .openai_api import add_openai_endpoint, openai_routes
+from .scripts import head
 from .speech_view import CSS as SPEECH_VIEW_CSS
+from .strings import LANGUAGE_NAMES, LANGUAGES, translations, ui
 from .transcribe_tab import API_NAME, transcribe_tab
 
 log = logging.getLogger(__name__)
@@ -44,7 +48,7 @@ TITLE = "Armenian speech recognition"
 CSS = """
 .hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
 """
-CSS += SPEECH_VIEW_CSS
+CSS += SPEECH_VIEW_CSS + FOOTER_CSS
 
 # A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
 # settings and the transcriber (None when no model could be loaded).
@@ -78,7 +82,12 @@ def build_demo(
 
     ttl = max(1, round(settings.temp_file_ttl_s))  # uploads and result files expire
     with gr.Blocks(title=TITLE, delete_cache=(max(1, ttl // 4), ttl)) as demo:
-        intro = gr.Markdown(f"# {TITLE}\n{_intro(transcriber)}")
+        with gr.Row(equal_height=True):
+            gr.Markdown("# " + ui("title"))
+            switch = language_switch()
+        # The switch shows the language the page chose (language.js), once it is up.
+        demo.load(None, outputs=[switch], js="() => window.hyasrLanguage.current")
+        intro = gr.Markdown(_intro(transcriber))
         banner = _banner(transcriber, problem)
         notes = gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
         if transcriber is not None and transcriber.model.preparing:
@@ -90,10 +99,10 @@ def build_demo(
                 api_visibility="private",
             )
         with gr.Tabs():
-            with gr.Tab("Transcribe"):
+            with gr.Tab(ui("tab_transcribe")):
                 page = transcribe_tab(settings, transcriber, problem)
                 wire_realign(page, settings, transcriber, problem)
-            with gr.Tab("Live"):
+            with gr.Tab(ui("tab_live")):
                 live_tab(settings, transcriber, problem)
             # More tabs come in through extra_tabs; by default Align, Compare and the
             # model card (which shows the card of the model chosen on Transcribe).
@@ -103,6 +112,7 @@ def build_demo(
                     model_card_tab(settings, transcriber, page.model)
                 else:
                     build_tab(settings, transcriber)
+        privacy_footer(settings)
         # For programs and agents: MCP tools and the OpenAI route's queue endpoint, each in
         # the concurrency group of the page event it mirrors (agent_tools.py, openai_api.py).
         add_agent_tools(
@@ -121,22 +131,42 @@ def build_demo(
     return demo
 
 
+def language_switch() -> gr.Radio:
+    """Armenian or English: language.js picks one from the address or the browser, and
+    the switch sets it (and writes it in the address, so a Share link keeps it). Both run
+    in the browser only: no request, nothing stored."""
+    switch = gr.Radio(
+        [(LANGUAGE_NAMES[language], language) for language in LANGUAGES],
+        label=ui("language"),
+        elem_id="hyasr-language",
+        container=False,
+        scale=0,
+        min_width=220,
+    )
+    gr.on([switch.input], None, inputs=[switch], js="(v) => window.hyasrLanguage.set(v)")
+    return switch
+
+
 def _intro(transcriber: Transcriber | None) -> str:
+    # One translated string a Markdown (Gradio translates the first key in a value).
     if transcriber is None:
-        return "Record or upload Armenian speech to get its text."
-    return f"Record or upload Armenian speech to get its text. Model: `{transcriber.describe()}`."
+        return ui("intro") + ""
+    return ui("intro") + f"  \n`{transcriber.describe()}`"
 
 
 def _header(transcriber: Transcriber | None, problem: str | None) -> tuple[str, Any]:
     banner = _banner(transcriber, problem)
-    return f"# {TITLE}\n{_intro(transcriber)}", gr.update(value=banner, visible=bool(banner))
+    return _intro(transcriber), gr.update(value=banner, visible=bool(banner))
 
 
 def _banner(transcriber: Transcriber | None, problem: str | None) -> str:
+    # The details come from the model loader in English (they name files and repos).
     if problem is not None:
-        return f"**No speech recognition model could be loaded.** {html.escape(problem)}"
+        return "**" + ui("no_model") + f"** {html.escape(problem)}"
     notices = transcriber.notices if transcriber else ()
-    return "\n\n".join(f"**Note:** {html.escape(notice)}" for notice in notices)
+    if not notices:
+        return ""
+    return "**" + ui("note") + "** " + "\n\n".join(html.escape(n) for n in notices)
 
 
 def launch(
@@ -158,6 +188,9 @@ def launch(
         state_session_capacity=settings.max_sessions,
         theme=gr.themes.Soft(),
         css=CSS,
+        head=head(),  # click-to-seek, the language switch (web/assets/)
+        run_history=settings.run_history,  # off unless chosen: see settings.py
+        i18n=gr.I18n(**translations(page_values(settings))),
         prevent_thread_lock=prevent_thread_lock,
         mcp_server=settings.mcp_server,  # agent_tools.py: at /gradio_api/mcp/
         # Routes of our own on Gradio's server (FastAPI's `routes`, matched before

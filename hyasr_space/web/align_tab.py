@@ -25,12 +25,13 @@ from . import speech_view
 from .model_panel import model_dropdown, serving
 from .result_panel import confidence_view, result_panel, word_table_rows
 from .session_files import SessionFiles, close_session_files
+from .strings import EN, ui
 from .transcribe_tab import TranscribePage
 
 __all__ = ["API_NAME", "align_recording", "align_tab", "confidence_view", "wire_realign"]
 
 API_NAME = "align"
-TAB_NAME = "Align"
+TAB_NAME = EN["tab_align"]
 WORD_COLUMNS = ["word", "start (s)", "end (s)", "confidence"]
 
 
@@ -126,7 +127,7 @@ def wire_realign(
         api_name=API_NAME,
     ).success(lambda: gr.Row(visible=False), outputs=[page.comparison], **private)
     speech_view.show_after(
-        realigned, page.views, page.audio, page.last_result, transcriber, settings
+        realigned, page.views, page.audio, page.last_result, transcriber, settings, page.times
     )
 
 
@@ -135,24 +136,22 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
     confidences, a captioned player, the segments and the downloads out."""
     limits = CaptionLimits.from_settings(settings)
     problem = None if transcriber is not None else "no speech recognition model is loaded."
-    with gr.Tab(TAB_NAME):
-        gr.Markdown(
-            "Align a text you already have (a script, a corrected transcript) to its "
-            "recording: each word gets its start and end, and a score that shows where "
-            "the text and the audio disagree."
-        )
+    with gr.Tab(ui("tab_align")):
+        gr.Markdown(ui("align_help"))
         with gr.Row():
             with gr.Column():
                 audio = gr.Audio(
                     sources=["upload", "microphone"],
                     type="filepath",
-                    label=f"Audio (up to {settings.max_duration_s:g} s)",
+                    label=ui("audio_label"),
                 )
                 text = gr.Textbox(
-                    label="Text spoken in the recording", lines=6, placeholder="Armenian text"
+                    label=ui("align_text_label"), lines=6, placeholder=ui("align_placeholder")
+                )
+                button = gr.Button(
+                    ui("align_button"), variant="primary", interactive=transcriber is not None
                 )
                 model, _ = model_dropdown(settings, transcriber)
-                button = gr.Button("Align", variant="primary", interactive=transcriber is not None)
             with gr.Column():
                 panel = result_panel(WORD_COLUMNS)
         panel.add_picture()
@@ -194,7 +193,9 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
         ],  # fmt: skip
         api_visibility="private",
     )
-    speech_view.show_after(aligned, panel.views, audio, last_result, transcriber, settings)
+    speech_view.show_after(
+        aligned, panel.views, audio, last_result, transcriber, settings, panel.times
+    )
 
 
 def _score(confidence: float | None) -> float | None:

@@ -34,25 +34,21 @@ from ..card import (
 from ..settings import Settings
 from ..text import SCORING_NORMALISATION
 from ..transcriber import Transcriber
+from .strings import ui
 
 __all__ = ["CardTab", "build_card_tab", "card_panel_values", "model_card_tab"]
 
-_LEGEND = (
-    "Each figure names the split it was measured on and the decoder that produced it "
-    "(greedy CTC or with the language model), and the note says whether the card stated "
-    "that or it was inferred. Figures on different splits are not comparable."
-)
 # The card's figures used its author's text normalisation; ours is stated beside them.
 _SCORING = (
     "The figures are the card's own, scored with its author's text normalisation. "
     f"`hyasr eval` and the Compare tab score every model alike: {SCORING_NORMALISATION}"
 )
-_CURVE_TITLE = "Validation WER and CER during training (the Trainer's eval, greedy)"
+CARD_TAB_LABEL = ui("tab_card")  # a translation key (strings.py)
 _NO_CARD = "_No model card to show._"
 
 
 def _status_markdown(report: ModelCardReport) -> str:
-    lines = [f"**{describe_source(report)}**", "", _LEGEND, "", _SCORING]
+    lines = [f"**{describe_source(report)}**", "", _SCORING]
     if report.warnings:
         lines += ["", *(f"- ⚠️ {warning}" for warning in report.warnings)]
     return "\n".join(lines)
@@ -84,7 +80,7 @@ def build_card_tab(
     model_ref_getter: Callable[..., str | Path],
     *,
     inputs: Sequence[gr.components.Component] = (),
-    label: str = "Model card",
+    label: Any = CARD_TAB_LABEL,
     cache_dir: str | Path | None = None,
     settings: Settings | None = None,
 ) -> CardTab:
@@ -115,11 +111,12 @@ def build_card_tab(
         return show(True, *values)
 
     with gr.Tab(label) as tab:
-        status = gr.Markdown()
-        refresh_button = gr.Button("Refresh from the Hub", size="sm")
+        gr.Markdown(ui("card_legend"))
+        status = gr.Markdown(elem_classes=["hyasr-content"])  # the card's own words
+        refresh_button = gr.Button(ui("card_refresh"), size="sm")
         metrics = gr.Dataframe(
             headers=list(METRIC_COLUMNS),
-            label="Metrics",
+            label=ui("card_metrics"),
             interactive=False,
             wrap=True,
         )
@@ -127,14 +124,14 @@ def build_card_tab(
             x="step",
             y="value",
             color="series",
-            title=_CURVE_TITLE,
+            title=ui("card_curve_title"),
             x_title="step",
             y_title="error rate",
-            label="Training results",
+            label=ui("card_training"),
             visible=False,  # until a card with a training log is shown
         )
-        with gr.Accordion("The card", open=True):
-            body = gr.Markdown()
+        with gr.Accordion(ui("card_body"), open=True):
+            body = gr.Markdown(elem_classes=["hyasr-content"])
 
     outputs: list[gr.components.Component] = [status, metrics, curve, body]
     input_list = list(inputs)

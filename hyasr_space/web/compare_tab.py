@@ -16,20 +16,15 @@ from ..errors import HyasrError
 from ..models import offered_models
 from ..settings import DECODER_CHOICES, LM, Settings
 from ..transcriber import Transcriber
+from .decoder_panel import DECODER_KEYS
 from .model_panel import model_dropdown, serving
 from .result_panel import DIFFERS
+from .strings import ui
 
 API_NAME = "compare"
+# What the server writes (English, as the app's other messages); the labels are in
+# strings.py, in both languages.
 LABELS = {
-    "tab": "Compare",
-    "intro": "The same recording through two models, side by side: the words where they "
-    "differ are highlighted. Each model decodes with its own language model where it "
-    "has one.",
-    "audio": "Audio",
-    "first": "First model",
-    "second": "Second model",
-    "decoder": "Decoder",
-    "button": "Compare",
     "no_audio": "Record or upload some audio first.",
     "cannot": "Cannot compare",
 }
@@ -39,26 +34,30 @@ _COLOURS = {DIFFERS: "#fbbf24"}
 def compare_tab(settings: Settings, transcriber: Transcriber | None) -> None:
     """The Compare tab (a `TabBuilder`)."""
     offered = offered_models(settings)
-    with gr.Tab(LABELS["tab"]):
-        gr.Markdown(LABELS["intro"])
+    with gr.Tab(ui("tab_compare")):
+        gr.Markdown(ui("compare_intro"))
         with gr.Row():
             with gr.Column():
                 audio = gr.Audio(
-                    sources=["upload", "microphone"], type="filepath", label=LABELS["audio"]
+                    sources=["upload", "microphone"], type="filepath", label=ui("compare_audio")
                 )
-                decoder = gr.Radio(list(DECODER_CHOICES), value=LM, label=LABELS["decoder"])
-                button = gr.Button(LABELS["button"], variant="primary")
+                decoder = gr.Radio(
+                    [(ui(DECODER_KEYS[value]), value) for value in DECODER_CHOICES],
+                    value=LM,
+                    label=ui("decoder"),
+                )
+                button = gr.Button(ui("compare_button"), variant="primary")
             with gr.Column():
-                first, _ = model_dropdown(settings, transcriber, label=LABELS["first"])
-                first_text = gr.HighlightedText(label=LABELS["first"], color_map=_COLOURS)
+                first, _ = model_dropdown(settings, transcriber, label=ui("compare_first"))
+                first_text = gr.HighlightedText(label=ui("compare_first"), color_map=_COLOURS)
             with gr.Column():
                 second, _ = model_dropdown(
                     settings,
                     transcriber,
-                    label=LABELS["second"],
+                    label=ui("compare_second"),
                     value=offered[1] if len(offered) > 1 else None,
                 )
-                second_text = gr.HighlightedText(label=LABELS["second"], color_map=_COLOURS)
+                second_text = gr.HighlightedText(label=ui("compare_second"), color_map=_COLOURS)
         notes = gr.Markdown()
 
     def run(

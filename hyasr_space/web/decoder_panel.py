@@ -9,12 +9,14 @@ import gradio as gr
 
 from ..lm_settings import LMSettings, parse_hotwords
 from ..settings import BOTH, GREEDY, LM, Settings
+from .strings import EN, ui
 
-DECODER_LABELS = {
-    GREEDY: "Greedy CTC",
-    LM: "Beam search + language model",
-    BOTH: "Both, side by side",
+DECODER_LABELS = {  # English, as API callers and the tests name them
+    GREEDY: EN["decoder_greedy"],
+    LM: EN["decoder_lm"],
+    BOTH: EN["decoder_both"],
 }
+DECODER_KEYS = {GREEDY: "decoder_greedy", LM: "decoder_lm", BOTH: "decoder_both"}
 
 
 def decoder_controls(
@@ -23,31 +25,31 @@ def decoder_controls(
     """The decoder choice and the LM's knobs (alpha, beta, beam width, hotwords, hotword
     weight); created where they go."""
     decoder = gr.Radio(
-        [(label, value) for value, label in DECODER_LABELS.items()],
+        [(ui(key), value) for value, key in DECODER_KEYS.items()],
         value=LM if has_lm else GREEDY,
-        label="Decoder",
+        label=ui("decoder"),
     )
-    with gr.Accordion("Language model settings", open=False):
+    with gr.Accordion(ui("lm_settings"), open=False):
         if not has_lm:
-            gr.Markdown("This model has no language model: text is decoded greedily.")
+            gr.Markdown(ui("no_lm"))
         alpha = gr.Slider(
             0, max(5.0, defaults.alpha), value=defaults.alpha, step=0.05,
-            label="alpha: weight of the language model",
+            label=ui("alpha"),
         )  # fmt: skip
         beta = gr.Slider(
             min(-5.0, defaults.beta), max(10.0, defaults.beta), value=defaults.beta,
-            step=0.1, label="beta: bonus per word",
+            step=0.1, label=ui("beta"),
         )  # fmt: skip
         beam_width = gr.Slider(
-            1, settings.max_beam_width, value=defaults.beam_width, step=1, label="beam width"
+            1, settings.max_beam_width, value=defaults.beam_width, step=1, label=ui("beam_width")
         )
         hotwords = gr.Textbox(
             "",  # a value, so that API callers may leave it out
-            label="hotwords",
-            placeholder="words to favour, separated by commas",
+            label=ui("hotwords"),
+            placeholder=ui("hotwords_placeholder"),
         )
         hotword_weight = gr.Slider(
-            0, 50, value=defaults.hotword_weight, step=0.5, label="hotword weight"
+            0, 50, value=defaults.hotword_weight, step=0.5, label=ui("hotword_weight")
         )
     return decoder, alpha, beta, beam_width, hotwords, hotword_weight
 

@@ -49,6 +49,7 @@ from .live_sessions import LIVE_SESSIONS, STALE_S, LiveSession, LiveSessions, St
 from .live_socket import SCRIPT_PATH
 from .result_panel import WORD_COLUMNS, confidence_view, result_panel, transcription_values
 from .session_files import SessionFiles
+from .strings import ui
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def live_tab(
     join the sockets through `sessions` (default: the process's, which the app's routes
     serve)."""
     if transcriber is None:
-        gr.Markdown(f"No model is loaded, so live mode is off: {html.escape(problem or '')}")
+        gr.Markdown(ui("live_no_model") + f" {html.escape(problem or '')}")
         return
     sessions = sessions if sessions is not None else LIVE_SESSIONS
     has_lm = transcriber.has_lm
@@ -98,21 +99,18 @@ def live_tab(
     doubtful = settings.doubtful_confidence
     with gr.Row():
         with gr.Column():
-            gr.Markdown(
-                f"Live captions from your microphone, up to {limit:g} s. Nothing you say "
-                "is lost when the server is busy: the text falls behind and catches up."
-            )
+            gr.Markdown(ui("live_help"))
             with gr.Row():
-                record = gr.Button("Record", variant="primary")
-                stop_button = gr.Button("Stop", interactive=False)
+                record = gr.Button(ui("live_record"), variant="primary")
+                stop_button = gr.Button(ui("live_stop"), interactive=False)
             decoder, alpha, beta, beam_width, hotwords, hotword_weight = decoder_controls(
                 settings, has_lm, defaults
             )
-            again = gr.Button("Decode again with these settings")
+            again = gr.Button(ui("live_again"))
         with gr.Column():
-            live = gr.HTML(_live_html(None), label="Live transcript", elem_id="hyasr-live")
+            live = gr.HTML(_live_html(None), label=ui("live_transcript"), elem_id="hyasr-live")
             status = gr.Markdown()
-            text = gr.Textbox(label="Transcript", lines=4, interactive=False, buttons=["copy"])
+            text = gr.Textbox(label=ui("live_text"), lines=4, interactive=False, buttons=["copy"])
             panel = result_panel(WORD_COLUMNS, compare=True)
     panel.add_picture()
     views, picture, picture_box = panel.views, panel.picture, panel.picture_box
@@ -244,7 +242,7 @@ def live_tab(
     # The picture reads the recording back under the upload limit: a live stream's is longer.
     longest = max(settings.max_duration_s, limit + settings.live_max_step_s + 1.0)
     recorded = replace(settings, max_duration_s=longest)
-    speech_view.show_after(shown, views, recording, last_result, transcriber, recorded)
+    speech_view.show_after(shown, views, recording, last_result, transcriber, recorded, panel.times)
 
 
 def _buttons(recording: bool) -> tuple[Any, Any]:

@@ -21,11 +21,11 @@ from ..errors import ModelUnavailableError
 from ..models import model_info, offered_models, shared_pool, unavailable_message
 from ..settings import Settings
 from ..transcriber import Transcriber
+from .strings import ui
 
-# Every string a person reads, in one place (translations: issue 25).
+# What the server writes (English, as the app's other messages); the labels are in
+# strings.py, in both languages.
 LABELS = {
-    "model": "Model",
-    "model_info": "Sizes, licences and figures are the models' Hub cards' own.",
     "loading": "Loading {model} (first use; later requests need not wait)",
     "unavailable": "Model unavailable",
     "default": "the Space's model",
@@ -47,8 +47,8 @@ def model_dropdown(
     dropdown = gr.Dropdown(
         choices=[(_choice_label(name, settings), name) for name in choices],
         value=value if value in choices else choices[0],
-        label=label or LABELS["model"],
-        info=LABELS["model_info"],
+        label=label or ui("model_label"),
+        info=ui("model_info"),
     )
     about = gr.Markdown(value="")
     dropdown.change(

@@ -16,12 +16,13 @@ from ..results import Transcript, Transcription
 from ..settings import GREEDY, LM
 from ..subtitles import SEGMENT_COLUMNS
 from . import speech_view
-from .decoder_panel import DECODER_LABELS
+from .decoder_panel import DECODER_KEYS
+from .strings import EN, ui
 
 DIFFERS = "differs"
 WORD_COLUMNS = ["decoder", "word", "start (s)", "end (s)", "confidence"]
-CONFIDENCE_LABEL = "Confidence (doubtful words in red)"
-DOWNLOADS_LABEL = "SRT, WebVTT, JSON"
+CONFIDENCE_LABEL = EN["confidence_label"]
+DOWNLOADS_LABEL = EN["downloads_label"]
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ResultPanel:
     words: gr.Dataframe
     downloads: gr.File
     share: gr.DeepLinkButton
+    times: gr.Textbox | None = None  # the word times for click-to-seek (speech_view)
     picture_box: gr.Column | None = None
     picture: gr.Image | None = None
 
@@ -61,17 +63,22 @@ def result_panel(word_columns: list[str], *, compare: bool = False) -> ResultPan
     info = gr.Markdown()
     player = speech_view.player_view()
     segments, words = result_tables(word_columns)
-    downloads = gr.File(label=DOWNLOADS_LABEL, file_count="multiple")
+    downloads = gr.File(label=ui("downloads_label"), file_count="multiple")
     share = speech_view.share_button()
+    times = speech_view.word_times_view()
     return ResultPanel(
         confidence, comparison, greedy_view, lm_view, info, player, segments, words,
-        downloads, share,
+        downloads, share, times,
     )  # fmt: skip
 
 
 def confidence_box() -> gr.HighlightedText:
     """The best transcript's words, doubtful ones shaded red (`confidence_view`)."""
-    return gr.HighlightedText(label=CONFIDENCE_LABEL, show_inline_category=False)
+    return gr.HighlightedText(
+        label=ui("confidence_label"),
+        show_inline_category=False,
+        elem_classes=[speech_view.WORDS_CLASS],  # click a word to hear it (seek.js)
+    )
 
 
 def decoder_comparison() -> tuple[gr.Row, gr.HighlightedText, gr.HighlightedText]:
@@ -79,9 +86,9 @@ def decoder_comparison() -> tuple[gr.Row, gr.HighlightedText, gr.HighlightedText
     result has both."""
     with gr.Row(visible=False) as comparison:
         greedy_view = gr.HighlightedText(
-            label=DECODER_LABELS[GREEDY], color_map={DIFFERS: "#fbbf24"}
+            label=ui(DECODER_KEYS[GREEDY]), color_map={DIFFERS: "#fbbf24"}
         )
-        lm_view = gr.HighlightedText(label=DECODER_LABELS[LM], color_map={DIFFERS: "#fbbf24"})
+        lm_view = gr.HighlightedText(label=ui(DECODER_KEYS[LM]), color_map={DIFFERS: "#fbbf24"})
     return comparison, greedy_view, lm_view
 
 
@@ -89,15 +96,16 @@ def result_tables(word_columns: list[str]) -> tuple[gr.Dataframe, gr.Dataframe]:
     """The segments (captions) and words tables; the word columns after the first text
     ones are numbers (times, confidence)."""
     segments = gr.Dataframe(
-        headers=SEGMENT_COLUMNS, datatype=["str", "str", "str"], label="Segments",
+        headers=SEGMENT_COLUMNS, datatype=["str", "str", "str"], label=ui("segments"),
         interactive=False,
     )  # fmt: skip
     text_columns = 1 + word_columns.index("word")
     words = gr.Dataframe(
         headers=word_columns,
         datatype=["str"] * text_columns + ["number"] * (len(word_columns) - text_columns),
-        label="Words",
+        label=ui("words"),
         interactive=False,
+        elem_classes=[speech_view.WORD_TABLE_CLASS],  # click a row to hear it (seek.js)
     )
     return segments, words
 

@@ -25,6 +25,7 @@ in an update that Gradio passes on as it is (`postprocess=False`).
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +42,29 @@ from ..results import Transcription
 from ..settings import Settings
 from ..subtitles import CaptionLimits, gradio_subtitles
 from ..transcriber import Transcriber
+from .strings import EN, ui
 
-PLAYER_LABEL = "Playback with captions"
-PICTURE_LABEL = "Spectrogram with the words and where captions were cut"
+PLAYER_LABEL = EN["player_label"]  # English, as the page shows it to an English browser
+PICTURE_LABEL = EN["picture_label"]
 PICTURE_CLASS = "hyasr-picture"
-SHARE_LABEL = "Share this result"
-SHARE_DONE = "Link copied"
+PLAYER_CLASS = "hyasr-player"
+WORDS_CLASS = "hyasr-words"  # the transcript's words, each a click-to-seek target
+WORD_TABLE_CLASS = "hyasr-word-table"
+WORD_TIMES_CLASS = "hyasr-word-times"
+SHARE_LABEL = EN["share"]
+SHARE_DONE = EN["share_done"]
 # Gradio lays an image's label and buttons over its top, where the picture's legend is.
 CSS = f".{PICTURE_CLASS} .image-frame {{ padding-top: 2.6rem; }}"
+# Click-to-seek (assets/seek.js): the word times travel hidden; words and rows look
+# clickable; the word that plays is outlined.
+CSS += f"""
+.{WORD_TIMES_CLASS} {{ display: none !important; }}
+.{WORDS_CLASS} .token-container {{ cursor: pointer; }}
+.{WORD_TABLE_CLASS} .virtual-row {{ cursor: pointer; }}
+.{WORDS_CLASS} .hyasr-playing .token {{
+  outline: 2px solid var(--color-accent); outline-offset: 1px; border-radius: 3px;
+}}
+"""
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,27 @@ class ResultViews:
 
 
 def player_view() -> gr.Audio:
-    return gr.Audio(label=PLAYER_LABEL, type="filepath", interactive=False, visible=False)
+    return gr.Audio(
+        label=ui("player_label"),
+        type="filepath",
+        interactive=False,
+        visible=False,
+        elem_classes=[PLAYER_CLASS],
+    )
+
+
+def word_times_view() -> gr.Textbox:
+    """The best transcript's word times, `[[start, end], ...]` as JSON, for seek.js;
+    kept in the page (a Share link keeps them too) but never shown."""
+    return gr.Textbox(
+        show_label=False, container=False, interactive=False, elem_classes=[WORD_TIMES_CLASS]
+    )
+
+
+def word_times(result: Transcription | None) -> str:
+    """The value of `word_times_view` for a result."""
+    words = result.best.words if result else ()
+    return json.dumps([[round(w.start, 3), round(w.end, 3)] for w in words])
 
 
 def picture_view() -> tuple[gr.Column, gr.Image]:
@@ -75,7 +111,7 @@ def picture_view() -> tuple[gr.Column, gr.Image]:
     threading.Thread(target=prepare, name="hyasr-picture-prepare", daemon=True).start()
     with gr.Column(visible=False) as box:
         picture = gr.Image(
-            label=PICTURE_LABEL,
+            label=ui("picture_label"),
             type="pil",
             format="png",  # text and thin lines: lossless
             interactive=False,
@@ -96,10 +132,14 @@ def show_after(
     result: gr.State,
     transcriber: Transcriber | None,
     settings: Settings,
+    times: gr.Textbox | None = None,
 ) -> None:
-    """Chain the views' steps to a transcription `event` (they run when it succeeds)."""
+    """Chain the views' steps to a transcription `event` (they run when it succeeds);
+    with `times` (a `word_times_view`), the word times for click-to-seek too."""
     limits = CaptionLimits.from_settings(settings)
     quiet = {"api_visibility": "private", "show_progress": "hidden"}
+    if times is not None:  # before the player: a word can be clicked once it plays
+        event = event.success(word_times, inputs=[result], outputs=[times], queue=False, **quiet)
 
     async def player(path: str | None, transcription: Transcription | None) -> Any:
         if transcription is None:  # a result cleared (the Live tab's new recording)

@@ -37,6 +37,7 @@ from .result_panel import (
     word_table_rows,
 )
 from .session_files import SessionFiles, close_session_files
+from .strings import ui
 
 # The names the Live tab and older code import from here; result_panel.py and
 # decoder_panel.py are their home now. Kept until the Live tab imports those.
@@ -75,6 +76,7 @@ class TranscribePage:
     session_files: Any
     last_result: Any  # the latest Transcription (gr.State)
     model: Any = None  # the model dropdown (its value: a model name)
+    times: Any = None  # the word times for click-to-seek (speech_view.word_times_view)
 
 
 def transcribe_tab(
@@ -89,25 +91,26 @@ def transcribe_tab(
             audio = gr.Audio(
                 sources=["upload", "microphone"],
                 type="filepath",  # we decode ourselves: a corrupt file gets a clear error
-                label=f"Audio (up to {settings.max_duration_s:g} s)",
+                label=ui("audio_label"),
             )
             model, _ = model_dropdown(settings, transcriber)
             decoder, alpha, beta, beam_width, hotwords, hotword_weight = decoder_controls(
                 settings, has_lm, defaults
             )
             with gr.Row():
-                clear = gr.Button("Clear")
-                submit = gr.Button("Transcribe", variant="primary", interactive=problem is None)
+                clear = gr.Button(ui("clear"))
+                submit = gr.Button(ui("transcribe"), variant="primary", interactive=problem is None)
             examples = _example_files(settings.examples_dir)
             if examples:
                 gr.Examples(
-                    [[str(path)] for path in examples], inputs=[audio], cache_examples=False
+                    [[str(path)] for path in examples],
+                    inputs=[audio],
+                    cache_examples=False,
+                    label=ui("examples"),
                 )
         with gr.Column():
-            text = gr.Textbox(
-                label="Transcript (correct it, then Re-align)", lines=4, buttons=["copy"]
-            )
-            realign = gr.Button("Re-align", interactive=problem is None)
+            text = gr.Textbox(label=ui("transcript_label"), lines=4, buttons=["copy"])
+            realign = gr.Button(ui("realign"), interactive=problem is None)
             panel = result_panel(WORD_COLUMNS, compare=True)
     panel.add_picture()
     views = panel.views
@@ -193,7 +196,9 @@ def transcribe_tab(
         queue=False,
     )
     # The player, the picture and the Share link, each once it is ready.
-    speech_view.show_after(transcribed, views, audio, last_result, transcriber, settings)
+    speech_view.show_after(
+        transcribed, views, audio, last_result, transcriber, settings, panel.times
+    )
     clear.click(
         lambda: (
             None,
@@ -214,7 +219,7 @@ def transcribe_tab(
     )
     return TranscribePage(
         audio, text, outputs, comparison, views, confidence, realign,
-        session_files, last_result, model,
+        session_files, last_result, model, panel.times,
     )  # fmt: skip
 
 

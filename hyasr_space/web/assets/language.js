@@ -1,0 +1,85 @@
+// The page's language (web/scripts.py puts this in the page, with HYASR_HEADERS).
+//
+// Gradio 6.31 picks its locale from navigator.language among the languages it ships,
+// and it ships no Armenian: an Armenian browser gets English. So this script picks the
+// language itself: ?lang= in the address (the switch writes it, so a reload and a Share
+// link keep it), else the first of the browser's languages that is Armenian or English,
+// else English. It sets it through Gradio's own `changeLocale` (exported by its core
+// module, already loaded: the import costs nothing), so the app's gr.I18n strings and
+// Gradio's own words (strings.GRADIO_HY) follow. Table headers, which Gradio does not
+// translate, are swapped here (their title attribute keeps the English name).
+(() => {
+  if (window.hyasrLanguage) return;
+  const SUPPORTED = ["hy", "en"];
+
+  function chosen() {
+    const asked = new URL(window.location.href).searchParams.get("lang");
+    if (SUPPORTED.includes(asked)) return asked;
+    for (const tag of navigator.languages || [navigator.language]) {
+      const base = String(tag).toLowerCase().split("-")[0];
+      if (SUPPORTED.includes(base)) return base;
+    }
+    return "en";
+  }
+
+  let current = chosen();
+
+  async function core() {
+    const entry = performance.getEntriesByType("resource")
+      .map((e) => e.name).find((name) => /\/assets\/core-[^/]*\.js$/.test(name));
+    const preload = document.querySelector('link[rel=modulepreload][href*="/core-"]');
+    const url = entry || (preload && preload.href);
+    return url ? import(url) : null;
+  }
+
+  function headers() {
+    const names = window.HYASR_HEADERS || {};
+    for (const th of document.querySelectorAll("th[title]")) {
+      const span = th.querySelector(".header");
+      const english = th.getAttribute("title");
+      const shown = current === "hy" && names[english] ? names[english] : english;
+      if (span && span.firstChild && span.firstChild.nodeType === 3
+          && span.firstChild.data !== shown) span.firstChild.data = shown;
+    }
+    // Tab names: Gradio draws them once, so a switch after that renames them here.
+    const tabs = window.HYASR_TABS || {};
+    for (const tab of document.querySelectorAll("[role=tab]")) {
+      const label = [...tab.childNodes].find((n) => n.nodeType === 3 && n.data.trim());
+      if (!label) continue;
+      const name = label.data.trim();
+      for (const [english, armenian] of Object.entries(tabs)) {
+        const shown = current === "hy" ? armenian : english;
+        if ((name === english || name === armenian) && name !== shown) label.data = shown;
+      }
+    }
+  }
+
+  async function apply(language, remember) {
+    current = SUPPORTED.includes(language) ? language : "en";
+    document.documentElement.lang = current;
+    if (remember) {
+      const url = new URL(window.location.href);
+      url.searchParams.set("lang", current);
+      history.replaceState(history.state, "", url);
+    }
+    try {
+      const gradio = await core();
+      if (gradio && gradio.changeLocale) gradio.changeLocale(current);
+    } catch (error) {
+      console.warn("hyasr: could not set the language", error);
+    }
+    headers();
+    return current;
+  }
+
+  new MutationObserver(headers).observe(document.documentElement, {
+    subtree: true, childList: true, characterData: true,
+  });
+  window.hyasrLanguage = {
+    get current() { return current; },
+    set: (language) => apply(language, true),
+  };
+  // As early as possible: components that mount after this use the language from the
+  // start (Gradio's upload area reads its words once, when it mounts).
+  apply(current, false);
+})();
