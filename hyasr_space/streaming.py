@@ -34,18 +34,10 @@ import numpy as np
 
 from .audio import StreamResampler, load_audio, mono_chunk
 from .endpointing import first_blank_run, forced_cut
-from .errors import InvalidRequestError
+from .errors import AudioError, InvalidRequestError
 from .lm_settings import LMSettings
 from .recognizer import Recognizer
-from .results import (
-    DecoderChoice,
-    Logits,
-    Partial,
-    Phrase,
-    Transcript,
-    Transcription,
-    Word,
-)
+from .results import DecoderChoice, Logits, Partial, Phrase, Transcript, Transcription, Word
 from .runtime.windows import RunningStatistics
 from .settings import GREEDY, LM, Settings
 
@@ -444,7 +436,11 @@ class LiveStream:
             max_duration_s=max(self.settings.max_duration_s, self.duration + 1.0),
             max_file_size_mb=max(self.settings.max_file_size_mb, size_mb),
         )
-        clip = load_audio(self.recording, readable)
+        try:
+            clip = load_audio(self.recording, readable)
+        except AudioError as error:  # too short to transcribe, say: the live text stays
+            self._note([f"The text is the live one, phrase by phrase: {error}"])
+            return None
         transcripts, notices = self.transcriber.decode(self.transcriber.logits(clip), choice, lm)
         self.final_pass = True
         model = self._model

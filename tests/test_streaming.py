@@ -325,6 +325,11 @@ def test_with_a_recording_the_result_is_a_file_transcription_of_it(
     closed = [phrase.text for p in [*partials, stream.latest] for phrase in p.closed]
     assert result.best.text == " ".join(closed)
     assert any("HYASR_LIVE_FINAL_PASS_MAX_S" in notice for notice in result.notices)
+    # Too short for a file (HYASR_MIN_DURATION_S): the live text stays, the stream ends.
+    stream = demo.stream("lm", recording=tmp_path / "short.wav")
+    stream.feed(samples[: RATE // 20], RATE)
+    assert stream.finish() is stream.finish() and not stream.final_pass
+    assert any("ms long; speech needs at least" in n for n in stream.finish().notices)
     # Without a recording there is nothing to pass over again (hyasr stream).
     stream = demo.stream("lm")
     stream.feed(samples, RATE)
