@@ -241,7 +241,7 @@ class Settings:
     # At the end of a live stream with a recording (the app's), the recording goes through
     # the network once more, as a file would, so that the result equals a file
     # transcription of the same audio; skipped (the phrase-by-phrase text stays, with a
-    # notice) when the stream's own network time exceeded this. 0: never.
+    # notice) when that pass would take longer than this at the stream's speed. 0: never.
     live_final_pass_max_s: float = 30.0
 
     hub_timeout_s: float = 3.0

@@ -119,6 +119,7 @@ class LiveStream:
         self._latest: Partial | None = None
         self.steps = 0
         self.compute_s = 0.0
+        self._computed = 0  # samples the network read (windows overlap: several per heard)
         self.lagging = False
         self.final_pass = False  # the result is a file transcription of the recording
         self._history: deque[tuple[float, float]] = deque([(0.0, 0.0)])
@@ -264,6 +265,7 @@ class LiveStream:
         started = time.perf_counter()
         scores = self._model.scores(window, self._stats.estimate())
         self.compute_s += time.perf_counter() - started
+        self._computed += len(window)
         return start // self._frame_step, scores
 
     def _run(self) -> None:
@@ -417,15 +419,16 @@ class LiveStream:
         a file transcription of the same audio. Live, each phrase was scored with the
         statistics heard so far and decoded alone, which moves 1-3 % of the characters of
         a minute-long stream. None (the live phrases stand, with a notice) without a
-        recording, or when the stream's own network time, an upper bound of one pass
-        (its windows overlap), exceeded `live_final_pass_max_s`."""
+        recording, or when one pass would take longer than `live_final_pass_max_s` at
+        the speed the stream's network ran (seconds per sample read, under this load)."""
         limit = self.settings.live_final_pass_max_s
         if self.recording is None or not self._received or limit <= 0:
             return None
-        if self.compute_s > limit and not again:
+        estimate = self.compute_s * self._received / max(1, self._computed)
+        if estimate > limit and not again:
             self._note([
                 f"The text is the live one, phrase by phrase: a final pass over the whole "
-                f"recording would take about {self.compute_s:.0f} s here, over the "
+                f"recording would take about {estimate:.0f} s here, over the "
                 f"{limit:g} s allowed (HYASR_LIVE_FINAL_PASS_MAX_S)."
             ])  # fmt: skip
             return None
