@@ -355,8 +355,11 @@ def test_a_stream_on_another_model_holds_it_until_it_ends(
             outputs = arm.fn(*inputs_with(arm, at0=None, at1=model, at2="greedy"))
             return next(value for value in outputs if isinstance(value, LiveSession)), outputs
 
+        announce = live_event(demo, "announce")
+        assert "Loading" in announce.fn(second) and second in announce.fn(second)
         session, _ = record(second)
         assert session.token and session.holds_model
+        assert not isinstance(announce.fn(second), str)  # loaded: nothing to announce
         assert pool.loaded() == [second]
         messages = chunks(speech)
         half = len(messages) // 2

@@ -177,10 +177,12 @@ def live_tab(
                     _live_html(None), refused, *_cleared(), gr.skip(), session,
                     *_buttons(recording=False), "", *_recording_views(),
                 )  # fmt: skip
-            options = own_lm(options, chosen)
             try:
+                options = own_lm(options, chosen)
                 stream = chosen.stream(choice, options, recording=session.new_recording())
-            except BaseException:
+            except BaseException:  # nothing armed: the slot and the model go back
+                slots.release(session)
+                session.slots = None
                 if hold is not None:
                     hold.close()
                 raise
