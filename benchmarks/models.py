@@ -21,11 +21,11 @@ Space's model and two copies of it (each its own checkpoint and KenLM, loaded fr
 own folder) offered beside it, `HYASR_MAX_LOADED_MODELS=2` (the default: one model
 beside the Space's). `--users` gradio_client users send `/transcribe` requests (LM
 decoder) for `--duration` seconds, each request new audio (a held-out example with a
-fresh -80 dB dither, so no logits cache answers it). Three runs, each on a fresh server:
+fresh -80 dB dither, so no logits cache answers it). Four runs, each on a fresh server:
 "all_default" (every user on the Space's model), "half_on_another" (half the users on
 one other model, loaded once) and "half_switching" (half the users alternating between
-the two other models: with room for one beside the Space's, nearly every such request
-loads a model and unloads the other); "half_switching_room_for_3" is the same with
+the two other models, out of step: with room for one beside the Space's, about every
+other such request loads a model and unloads the other); "half_switching_room_for_3" is the same with
 `HYASR_MAX_LOADED_MODELS=3`, room for both. Reported: the default model's users' latency
 (p50/p95/max), the other half's, requests per second, how many loads the pool made and
 how long they took, and every failure. float32 throughout (no int8 export in the
