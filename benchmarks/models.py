@@ -23,13 +23,13 @@ beside the Space's). `--users` gradio_client users send `/transcribe` requests (
 decoder) for `--duration` seconds, each request new audio (a held-out example with a
 fresh -80 dB dither, so no logits cache answers it). Four runs, each on a fresh server:
 "all_default" (every user on the Space's model), "half_on_another" (half the users on
-one other model, loaded once) and "half_switching" (half the users alternating between
-the two other models, out of step: with room for one beside the Space's, about every
-other such request loads a model and unloads the other); "half_switching_room_for_3" is the same with
-`HYASR_MAX_LOADED_MODELS=3`, room for both. Reported: the default model's users' latency
-(p50/p95/max), the other half's, requests per second, how many loads the pool made and
-how long they took, and every failure. float32 throughout (no int8 export in the
-background to disturb the timings).
+one other model, loaded once), "half_switching" (half the users alternating between the
+two other models, out of step: with room for one beside the Space's, about every other
+such request loads a model and unloads the other) and "half_switching_room_for_3" (the
+same with `HYASR_MAX_LOADED_MODELS=3`, room for both). Reported: the default model's
+users' latency (p50/p95/max), the other half's, requests per second, how many loads the
+pool made and how long they took, and every failure. float32 throughout (no int8 export
+in the background to disturb the timings).
 """
 
 from __future__ import annotations
