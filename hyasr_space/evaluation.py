@@ -108,7 +108,7 @@ def load_dataset(
     utterances, missing = [], []
     for row in rows:
         name = (row[path_column] or "").strip()
-        audio = _find_audio(tsv.parent, name)
+        audio = find_audio(tsv.parent, name)
         if audio is None:
             missing.append(name)
             continue
@@ -121,7 +121,9 @@ def load_dataset(
     return utterances
 
 
-def _find_audio(folder: Path, name: str) -> Path | None:
+def find_audio(folder: Path, name: str) -> Path | None:
+    """A manifest's audio file `name`, beside the manifest or in its clips/ folder (as a
+    Common Voice release lays them out); None when it is in neither."""
     if not name:
         return None
     for candidate in (folder / name, folder / CLIPS_DIR / name):

@@ -10,7 +10,7 @@ in torch or Gradio.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, TypeAlias
 
@@ -102,6 +102,15 @@ class Transcript:
             "words": [word.to_dict() for word in self.words],
         }
 
+    def shifted(self, seconds: float) -> Transcript:
+        """The transcript with its words moved `seconds` later (a phrase of a stream)."""
+        if not seconds:
+            return self
+        words = tuple(
+            replace(word, start=word.start + seconds, end=word.end + seconds) for word in self.words
+        )
+        return replace(self, words=words)
+
 
 @dataclass(frozen=True)
 class Transcription:
@@ -142,6 +151,12 @@ class Phrase:
     start: float
     end: float
     words: tuple[Word, ...]
+
+    @classmethod
+    def of(cls, transcript: Transcript) -> Phrase:
+        """The phrase of a (non-empty) transcript's words."""
+        words = transcript.words
+        return cls(transcript.text, words[0].start, words[-1].end, words)
 
     def to_dict(self) -> dict[str, Any]:
         return {

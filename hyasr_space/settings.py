@@ -55,6 +55,7 @@ constants.py.
 | HYASR_LIVE_TIME_LIMIT_S     | live_time_limit_s    | 600 (live: longest stream in the app) |
 | HYASR_LIVE_MAX_STREAMS      | live_max_streams     | 8 (live: streams open at once)        |
 | HYASR_LIVE_MAX_BEHIND_S     | live_max_behind_s    | 60 (live: backlog cap, 32 kB/s)       |
+| HYASR_LIVE_FINAL_PASS_MAX_S | live_final_pass_max_s | 30 (live: last pass as a file, 0 off) |
 | HYASR_HUB_TIMEOUT_S         | hub_timeout_s        | 3                                     |
 | HYASR_CARD_MAX_AGE_S        | card_max_age_s       | 300 (then the Hub is asked again)     |
 | HYASR_ZERO_GPU_DURATION_S   | zero_gpu_duration_s  | 60                                    |
@@ -237,6 +238,11 @@ class Settings:
     # heard, once this much audio is received and not yet recognised; the server holds
     # it as 16-bit samples, 32 kB a second (60 s: 1.9 MB per stream).
     live_max_behind_s: float = 60.0
+    # At the end of a live stream with a recording (the app's), the recording goes through
+    # the network once more, as a file would, so that the result equals a file
+    # transcription of the same audio; skipped (the phrase-by-phrase text stays, with a
+    # notice) when the stream's own network time exceeded this. 0: never.
+    live_final_pass_max_s: float = 30.0
 
     hub_timeout_s: float = 3.0
     # A model card confirmed by the Hub this recently is shown without asking it again.
@@ -320,6 +326,10 @@ class Settings:
             raise ValueError("chunk_context_s must be at least 0 and under half of chunk_s")
         if min(self.live_left_context_s, self.live_right_context_s) < 0:
             raise ValueError("live_left_context_s and live_right_context_s must be at least 0")
+        if self.live_final_pass_max_s < 0:
+            raise ValueError(
+                f"live_final_pass_max_s must be 0 (never) or more, not {self.live_final_pass_max_s}"
+            )
 
     @property
     def max_file_size_bytes(self) -> int:
@@ -410,6 +420,7 @@ _ENV_FIELDS = {
     "HYASR_LIVE_TIME_LIMIT_S": "live_time_limit_s",
     "HYASR_LIVE_MAX_STREAMS": "live_max_streams",
     "HYASR_LIVE_MAX_BEHIND_S": "live_max_behind_s",
+    "HYASR_LIVE_FINAL_PASS_MAX_S": "live_final_pass_max_s",
     "HYASR_HUB_TIMEOUT_S": "hub_timeout_s",
     "HYASR_CARD_MAX_AGE_S": "card_max_age_s",
     "HYASR_ZERO_GPU_DURATION_S": "zero_gpu_duration_s",

@@ -14,8 +14,11 @@ phrase. A closed phrase is scored once more with context on both sides, decoded 
 with the chosen decoder, and never changes; audio before the open phrase is dropped, so
 a step costs the same after an hour. A stream that cannot keep up waits for longer
 steps, then sets `lagging` and closes phrases without the second pass. Bad chunks get a
-notice, never end the stream. docs/runtime.md ("Live streaming") has the reasons and
-the measurements behind the context sizes and the normalisation.
+notice, never end the stream. A stream that writes a recording (the app's) ends with a
+final pass over it, as a file is transcribed, when that is cheap enough
+(`live_final_pass_max_s`): the result then equals a file transcription of the same audio.
+docs/runtime.md ("Live streaming") has the reasons and measurements behind the context
+sizes and the normalisation.
 """
 
 from __future__ import annotations
@@ -25,51 +28,24 @@ import time
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .audio import StreamResampler, mono_chunk
-from .errors import InvalidRequestError
+from .audio import StreamResampler, load_audio, mono_chunk
+from .endpointing import first_blank_run, forced_cut
+from .errors import AudioError, InvalidRequestError
 from .lm_settings import LMSettings
+from .recognizer import Recognizer
 from .results import DecoderChoice, Logits, Partial, Phrase, Transcript, Transcription, Word
 from .runtime.windows import RunningStatistics
 from .settings import GREEDY, LM, Settings
-
-if TYPE_CHECKING:
-    from .decoding import Decoder
-    from .runtime import AcousticModel
-    from .vocabulary import Vocabulary
 
 # A step may take this share of the audio it covers before the next one waits for more.
 UTILISATION = 0.7
 LAG_WINDOW_S = 10.0  # `lagging` compares the network's time with this much audio or more
 RECENT_S = 20.0  # `recent()` keeps this much of the latest audio (one row of the picture)
 LIVE_NAME = "live"
-
-
-class Recognizer(Protocol):
-    """What a live stream runs on: a model, its vocabulary and decoders (a `Transcriber`
-    is one). A protocol, so that this module needs nothing from transcriber.py, which
-    builds streams (`Transcriber.stream()`)."""
-
-    model: AcousticModel
-    vocabulary: Vocabulary
-    greedy: Decoder
-    settings: Settings
-
-    @property
-    def notices(self) -> tuple[str, ...]: ...
-
-    @property
-    def lm_defaults(self) -> LMSettings: ...
-
-    @property
-    def model_name(self) -> str: ...
-
-    def decoders(
-        self, choice: DecoderChoice | str, *, strict: bool = False
-    ) -> tuple[tuple[Decoder, ...], tuple[str, ...]]: ...
 
 
 class LiveStream:
@@ -144,6 +120,7 @@ class LiveStream:
         self.steps = 0
         self.compute_s = 0.0
         self.lagging = False
+        self.final_pass = False  # the result is a file transcription of the recording
         self._history: deque[tuple[float, float]] = deque([(0.0, 0.0)])
         # The whole stream as heard (16 kHz mono, 16-bit WAV), written as it comes: the
         # app's player and picture need it, and on disk it keeps the memory flat.
@@ -179,7 +156,8 @@ class LiveStream:
 
     @property
     def latest(self) -> Partial:
-        """The last `Partial` returned (after finish(): with the phrases it closed)."""
+        """The last `Partial` returned (after finish(): with the phrases it closed, and
+        the final pass's text and words, when there was one)."""
         with self._lock:
             return self._latest or self._partial()
 
@@ -223,7 +201,12 @@ class LiveStream:
                     self._recorder.close()
                 self._finish_phrases()
                 self._latest = self._partial()
-                self._finished = self._transcription(self.decoder, self.lm, reuse=True)
+                self._finished = self._as_file(self.decoder, self.lm) or self._transcription(
+                    self.decoder, self.lm, reuse=True
+                )
+                if self.final_pass:  # what stays on the page is the final text
+                    best = self._finished.best
+                    self._latest = replace(self._latest, stable=best.text, words=best.words)
             return self._finished
 
     @property
@@ -239,13 +222,15 @@ class LiveStream:
     def decode(
         self, decoder: DecoderChoice | str | None = None, lm: LMSettings | None = None
     ) -> Transcription:
-        """The finished stream decoded again with another decoder or LM settings, phrase by
-        phrase as it was live, without running the network (like switching decoders on
-        an upload). Raises `InvalidRequestError` before finish() or for an unknown
-        decoder."""
+        """The finished stream decoded again with another decoder or LM settings, without
+        running the network (like switching decoders on an upload): the recording's
+        logits after a final pass, else phrase by phrase as it was live. Raises
+        `InvalidRequestError` before finish() or for an unknown decoder."""
         if self._finished is None:
             raise InvalidRequestError("finish the live stream before decoding it again.")
         with self._lock:
+            if self.final_pass:  # the transcriber's logits cache has the recording's
+                return self._as_file(decoder or self.decoder, lm or self.lm, again=True)
             return self._transcription(decoder or self.decoder, lm or self.lm, reuse=False)
 
     # --- audio in --------------------------------------------------------------------
@@ -339,11 +324,11 @@ class LiveStream:
                 # lm.silence_cuts); the rest is a closed stretch of silence.
                 self._close(len(blank) - self._endpoint, silent=True)
                 return
-            run_start = _first_run(blank, self._endpoint, after=tokens[0])
+            run_start = first_blank_run(blank, self._endpoint, after=tokens[0])
             if run_start is not None:
                 self._close(run_start + 1, final=final)
             elif len(blank) >= self._max_phrase:
-                self._close(_forced_cut(blank), final=final)
+                self._close(forced_cut(blank), final=final)
             else:
                 return
 
@@ -366,14 +351,14 @@ class LiveStream:
                 offset, everything = self._forward(start, self._received)
                 scores = everything[self._phrase_start - offset : end - offset]
             logits = Logits(np.ascontiguousarray(scores), self._seconds_per_frame)
-            transcript = _shifted(
-                self._phrase_decoder.decode(logits, self.lm), first * self._seconds_per_frame
+            transcript = self._phrase_decoder.decode(logits, self.lm).shifted(
+                first * self._seconds_per_frame
             )
             self._segments.append((first, end, transcript))
             if transcript.words:
                 self._stable_words += transcript.words
                 self._stable_text = " ".join(w.text for w in self._stable_words)
-                self._new_phrases.append(_phrase(transcript))
+                self._new_phrases.append(Phrase.of(transcript))
         self._final_chunks.append(np.array(scores, dtype=np.float32))
         self._open_values = self._open_values[cut:]
         self._open_best = self._open_best[cut:]
@@ -407,7 +392,7 @@ class LiveStream:
         values = np.concatenate([self._open_values, self._tentative])
         if len(values) and self._finished is None:
             greedy = self.transcriber.greedy.decode(Logits(values, self._seconds_per_frame))
-            pending = _shifted(greedy, self._phrase_start * self._seconds_per_frame).words
+            pending = greedy.shifted(self._phrase_start * self._seconds_per_frame).words
         if pending:
             text = " ".join(word.text for word in pending)
             open_phrase = Phrase(text, pending[0].start, pending[-1].end, pending)
@@ -425,6 +410,49 @@ class LiveStream:
 
     # --- results ---------------------------------------------------------------------
 
+    def _as_file(
+        self, choice: DecoderChoice | str, lm: LMSettings, again: bool = False
+    ) -> Transcription | None:
+        """The final pass: the recording transcribed as a file, so that the result equals
+        a file transcription of the same audio. Live, each phrase was scored with the
+        statistics heard so far and decoded alone, which moves 1-3 % of the characters of
+        a minute-long stream. None (the live phrases stand, with a notice) without a
+        recording, or when the stream's own network time, an upper bound of one pass
+        (its windows overlap), exceeded `live_final_pass_max_s`."""
+        limit = self.settings.live_final_pass_max_s
+        if self.recording is None or not self._received or limit <= 0:
+            return None
+        if self.compute_s > limit and not again:
+            self._note([
+                f"The text is the live one, phrase by phrase: a final pass over the whole "
+                f"recording would take about {self.compute_s:.0f} s here, over the "
+                f"{limit:g} s allowed (HYASR_LIVE_FINAL_PASS_MAX_S)."
+            ])  # fmt: skip
+            return None
+        # Read as a file is (audio.py), under the stream's limits, not an upload's.
+        size_mb = self.recording.stat().st_size / 1e6 + 1.0
+        readable = replace(
+            self.settings,
+            max_duration_s=max(self.settings.max_duration_s, self.duration + 1.0),
+            max_file_size_mb=max(self.settings.max_file_size_mb, size_mb),
+        )
+        try:
+            clip = load_audio(self.recording, readable)
+        except AudioError as error:  # too short to transcribe, say: the live text stays
+            self._note([f"The text is the live one, phrase by phrase: {error}"])
+            return None
+        transcripts, notices = self.transcriber.decode(self.transcriber.logits(clip), choice, lm)
+        self.final_pass = True
+        model = self._model
+        return Transcription(
+            self.name,
+            clip.duration,
+            self.transcriber.model_name,
+            transcripts,
+            tuple(dict.fromkeys([*self._notices, *notices])),
+            runtime=f"{model.device}, {model.runtime}",
+        )
+
     def _transcription(
         self, choice: DecoderChoice | str, lm: LMSettings, reuse: bool
     ) -> Transcription:
@@ -441,9 +469,7 @@ class LiveStream:
                     continue
                 if not (reuse and transcript.decoder == decoder.name):
                     piece = Logits(logits.values[first:end], logits.seconds_per_frame)
-                    transcript = _shifted(
-                        decoder.decode(piece, lm), first * logits.seconds_per_frame
-                    )
+                    transcript = decoder.decode(piece, lm).shifted(first * logits.seconds_per_frame)
                 words += transcript.words
             text = " ".join(word.text for word in words)
             transcripts.append(Transcript(text, tuple(words), decoder.name, decoder.describe(lm)))
@@ -451,46 +477,6 @@ class LiveStream:
         return Transcription(
             self.name, self.duration, self.transcriber.model_name, tuple(transcripts), notices
         )
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-
-def _first_run(blank: np.ndarray, length: int, after: int) -> int | None:
-    """The first frame after `after` that starts `length` blank frames in a row."""
-    if len(blank) - after - 1 < length:
-        return None
-    sums = np.convolve(blank[after + 1 :].astype(np.int32), np.ones(length, np.int32), "valid")
-    hits = np.flatnonzero(sums == length)
-    return int(after + 1 + hits[0]) if len(hits) else None
-
-
-def _forced_cut(blank: np.ndarray) -> int:
-    """Where a phrase that reached the longest allowed closes: after the first frame of
-    the longest blank run in its second half (at its end when there is none)."""
-    half = len(blank) // 2
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], blank[half:].astype(np.int8), [0]])))
-    starts, ends = edges[::2], edges[1::2]
-    if not len(starts):
-        return len(blank)
-    longest = int(np.argmax(ends - starts))
-    return half + int(starts[longest]) + 1
-
-
-def _shifted(transcript: Transcript, seconds: float) -> Transcript:
-    """The transcript with its words moved `seconds` later."""
-    if not seconds:
-        return transcript
-    words = tuple(
-        replace(word, start=word.start + seconds, end=word.end + seconds)
-        for word in transcript.words
-    )
-    return replace(transcript, words=words)
-
-
-def _phrase(transcript: Transcript) -> Phrase:
-    words = transcript.words
-    return Phrase(transcript.text, words[0].start, words[-1].end, words)
 
 
 __all__ = ["LiveStream"]

@@ -47,11 +47,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 STATS = "() => window.hyasrLive && window.hyasrLive.stats"
 LEAD_S, PAUSE_S, TAIL_S = 0.6, 0.6, 2.0  # silence around the speech; the tail closes it
 ARMENIAN = re.compile("[\u0561-\u0587]")
-# The live text against a file transcription of what the server heard (its recording):
-# the same text but where a phrase border gives the demo model other context
-# (streaming.py: 1-3 % CER on minute-long streams), or where a lagging stream closed a
-# phrase with its provisional scores.
-MAX_CER_AGAINST_HEARD = 0.1
 MAX_CER_HEARD_AGAINST_CLIP = 0.05
 SPAN_MS = 20.0  # the heard speech lasts as long as the clip's, within this
 MIN_CORRELATION = 0.99
@@ -168,8 +163,8 @@ def test_a_busy_server_hears_every_sample_and_the_text_matches_the_file(
     assert ARMENIAN.search(heard_while_recording)
     demo = Transcriber.load("demo")
     from_heard = demo.transcribe(heard_path).best.text
-    rates = error_rates([from_heard], [final])
-    assert rates.cer <= MAX_CER_AGAINST_HEARD, f"live {final!r}, heard {from_heard!r}"
+    # The result is a file transcription of what the server heard (the final pass).
+    assert final == from_heard
     # The clip itself transcribes nearly alike: the same samples (above), but after two
     # resamplings and with another stretch of silence before them, to which the small
     # demo model is sensitive (a letter or two in 95; a lost 0.1 s chunk costs a word).

@@ -25,7 +25,18 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "models",
         "compare",
     ),  # fmt: skip
-    ("decoding", "lm", "lm_settings", "alignment", "confidence", "vocabulary", "subtitles", "card"),
+    (
+        "decoding",
+        "lm",
+        "lm_settings",
+        "alignment",
+        "confidence",
+        "vocabulary",
+        "subtitles",
+        "card",
+        "endpointing",
+        "recognizer",
+    ),
     (
         "runtime",
         "audio",

@@ -296,6 +296,47 @@ def test_a_recording_holds_the_heard_audio_at_16_khz(tone: Transcriber, tmp_path
     assert tone.transcribe(path, "greedy").best.text == result.best.text
 
 
+def test_with_a_recording_the_result_is_a_file_transcription_of_it(
+    demo: Transcriber, tmp_path: Path
+) -> None:
+    from hyasr_space.streaming import LiveStream
+
+    pieces = [soundfile.read(clip, dtype="float32")[0] for clip in CLIPS]
+    samples = np.concatenate([pieces[0], np.zeros(RATE, np.float32), pieces[1]])
+    rng = np.random.default_rng(7)
+    stream = demo.stream("both", recording=tmp_path / "heard.wav")
+    feed_in_chunks(stream, samples, RATE, rng, 0.05, 0.3)
+    result = stream.finish()
+    assert stream.final_pass
+    as_file = demo.transcribe(tmp_path / "heard.wav", "both")
+    assert [t.text for t in result.transcripts] == [t.text for t in as_file.transcripts]
+    assert [w.start for w in result.best.words] == [w.start for w in as_file.best.words]
+    assert result.source == "live" and result.duration == pytest.approx(as_file.duration)
+    heavy = replace(demo.lm_defaults, alpha=5.0, beta=-5.0)
+    again = stream.decode("lm", heavy)  # from the recording's logits, as a file's
+    assert again.best.text == demo.transcribe(tmp_path / "heard.wav", "lm", heavy).best.text
+
+    # Over the allowed time (here: any), the live phrases stand, and the result says why.
+    hurried = replace(demo.settings, live_final_pass_max_s=1e-9)
+    stream = LiveStream(demo, "lm", settings=hurried, recording=tmp_path / "second.wav")
+    partials = feed_in_chunks(stream, samples, RATE, rng, 0.05, 0.3)
+    result = stream.finish()
+    assert not stream.final_pass
+    closed = [phrase.text for p in [*partials, stream.latest] for phrase in p.closed]
+    assert result.best.text == " ".join(closed)
+    assert any("HYASR_LIVE_FINAL_PASS_MAX_S" in notice for notice in result.notices)
+    # Too short for a file (HYASR_MIN_DURATION_S): the live text stays, the stream ends.
+    stream = demo.stream("lm", recording=tmp_path / "short.wav")
+    stream.feed(samples[: RATE // 20], RATE)
+    assert stream.finish() is stream.finish() and not stream.final_pass
+    assert any("ms long; speech needs at least" in n for n in stream.finish().notices)
+    # Without a recording there is nothing to pass over again (hyasr stream).
+    stream = demo.stream("lm")
+    stream.feed(samples, RATE)
+    stream.finish()
+    assert not stream.final_pass
+
+
 def test_recent_audio_is_the_latest_20_seconds(tone: Transcriber, tmp_path: Path) -> None:
     from hyasr_space.streaming import RECENT_S
 

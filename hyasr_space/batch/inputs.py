@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import DatasetError
-from ..evaluation import CLIPS_DIR, PATH_COLUMNS, SENTENCE_COLUMNS
+from ..evaluation import CLIPS_DIR, PATH_COLUMNS, SENTENCE_COLUMNS, find_audio
 from .datasets import is_dataset, list_dataset
 from .items import Item, file_identity
 
@@ -124,7 +124,7 @@ def list_manifest(manifest: Path) -> Iterator[Item]:
             rows += 1
             name = (row.get(path_column) or "").strip()
             reference = row.get(reference_column) if reference_column else None
-            audio = _find_audio(manifest.parent, name)
+            audio = find_audio(manifest.parent, name)
             if audio is None:
                 yield Item(
                     id=name or f"{manifest.name}:{rows + 1}",
@@ -160,16 +160,6 @@ def _file_item(path: Path, name: str, reference: str | None = None) -> Item:
     return Item(
         id=name, identity=file_identity(path), path=str(path.resolve()), reference=reference
     )
-
-
-def _find_audio(folder: Path, name: str) -> Path | None:
-    # As `hyasr eval` resolves a Common Voice TSV's paths (evaluation.py).
-    if not name:
-        return None
-    for candidate in (folder / name, folder / CLIPS_DIR / name):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _is_audio(path: Path) -> bool:
