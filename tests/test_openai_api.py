@@ -40,11 +40,17 @@ def second_model(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory
     return str(build_respelled_tone_model(model_dir_no_lm, folder))
 
 
+def missing_model(model_dir: Path) -> str:
+    """An offered model that cannot be loaded (a folder that is not there)."""
+    return str(model_dir.parent / "offered-but-missing")
+
+
 @pytest.fixture(scope="module")
 def served(model_dir: Path, second_model: str) -> Iterator[tuple[str, object]]:
     settings = app_settings(
-        model_dir, api_key=KEY, models=(second_model,), demo_model_dir=model_dir / "no-demo"
-    )
+        model_dir, api_key=KEY, models=(second_model, missing_model(model_dir)),
+        demo_model_dir=model_dir / "no-demo",
+    )  # fmt: skip
     with serving(settings) as (url, demo):
         yield url, demo
 
@@ -196,7 +202,11 @@ def test_models_lists_the_offered_models_default_first(
     client, model_dir: Path, second_model: str
 ) -> None:
     listed = client.models.list().data
-    assert [model.id for model in listed] == [str(model_dir), second_model]
+    assert [model.id for model in listed] == [
+        str(model_dir),
+        second_model,
+        missing_model(model_dir),
+    ]
     assert {model.owned_by for model in listed} == {"hyasr-space"}
     for model in listed:
         assert client.models.retrieve(model.id).id == model.id
@@ -222,6 +232,20 @@ def test_the_model_field_picks_an_offered_model(
     error = raised.value.body
     assert error["code"] == "model_not_found" and error["param"] == "model"
     assert second_model in error["message"] and str(model_dir) in error["message"]
+
+
+def test_an_offered_model_that_cannot_load_is_503_and_the_default_serves_on(
+    client, model_dir: Path, words_wav: Path
+) -> None:
+    missing = missing_model(model_dir)
+    failing = client.with_options(max_retries=0)
+    with pytest.raises(openai.InternalServerError) as raised:
+        failing.audio.transcriptions.create(model=missing, file=words_wav.open("rb"))
+    assert raised.value.status_code == 503
+    error = raised.value.body
+    assert error["code"] == "model_unavailable" and missing in error["message"]
+    answer = client.audio.transcriptions.create(model="whisper-1", file=words_wav.open("rb"))
+    assert answer.text == WORDS
 
 
 def test_the_queue_endpoint_checks_the_model_too(served, words_wav: Path) -> None:
