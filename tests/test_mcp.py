@@ -41,7 +41,7 @@ def second_model(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory
 def served(model_dir: Path, second_model: str) -> Iterator[tuple[str, Any]]:
     # Loopback hosts allowed: the "remote" audio is on this machine (tests/web_files.py).
     settings = app_settings(
-        model_dir, url_allow_private=True, models=(second_model,),
+        model_dir, url_allow_private=True, models=(second_model, str(model_dir / "missing")),
         demo_model_dir=model_dir / "no-demo-model",
     )  # fmt: skip
     with serving(settings) as (url, demo):
@@ -149,6 +149,9 @@ def test_the_model_argument_picks_an_offered_model(
         assert result.isError
         message = result.content[0].text
         assert "is not offered here" in message and second_model in message, message
+    missing = str(model_dir / "missing")  # offered, but not there: says so, nothing else
+    result = _call(url, TRANSCRIBE_TOOL, {"audio_url": data_url, "model": missing})
+    assert result.isError and "cannot be used now" in result.content[0].text
 
 
 def test_no_ui_only_event_is_public(url: str) -> None:
