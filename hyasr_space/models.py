@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .card import Metric, ModelCardReport, load_card_report
-from .errors import ModelUnavailableError
+from .errors import InvalidRequestError, ModelUnavailableError
 from .runtime.caches import Registry
 from .runtime.loading import unload_model
 from .settings import DEMO_MODEL, Settings
@@ -91,6 +91,43 @@ def offered_models(settings: Settings) -> tuple[str, ...]:
     if settings.demo_model_dir.is_dir():
         names.append(DEMO_MODEL)
     return tuple(dict.fromkeys(name for name in names if name))
+
+
+# What programs written for OpenAI's API send as `model` (its speech-to-text models,
+# https://platform.openai.com/docs/models): each means "the Space's model".
+GENERIC_MODEL_NAMES = (
+    "whisper-1",
+    "gpt-4o-transcribe",
+    "gpt-4o-mini-transcribe",
+    "gpt-4o-transcribe-diarize",
+    "default",
+)
+
+
+class UnknownModelError(InvalidRequestError):
+    """A program asked for a model this app does not offer."""
+
+    def __init__(self, requested: str, offered: tuple[str, ...]):
+        self.requested, self.offered = requested, offered
+        super().__init__(
+            f"The model {requested!r} is not offered here. Offered: "
+            f"{', '.join(repr(name) for name in offered)}; "
+            f"{', '.join(repr(n) for n in GENERIC_MODEL_NAMES)} or none mean the first."
+        )
+
+
+def requested_model(requested: str | None, settings: Settings, served: str | None = None) -> str:
+    """The offered model a program's `model` names: "" for the Space's own (none given,
+    one of `GENERIC_MODEL_NAMES`, its id, or `served`, the name of the model actually
+    serving as the default); raises `UnknownModelError` for any other name, so that a
+    caller can never make the app download a model that is not on the list."""
+    name = (requested or "").strip()
+    if not name or name in GENERIC_MODEL_NAMES or name in (settings.model, served):
+        return ""
+    offered = offered_models(settings)
+    if name in offered:
+        return name
+    raise UnknownModelError(name, offered)
 
 
 def is_noncommercial(license_id: str | None) -> bool:

@@ -77,6 +77,26 @@ def build_random_w2v_bert(folder: Path, seed: int = 2) -> Path:
     return folder
 
 
+def build_respelled_tone_model(tone_dir: Path, folder: Path, swap: str = "բձ") -> Path:
+    """The tone model with two letters' tokens swapped in its vocabulary: the same
+    network, so it reads tone speech as surely, but spells `respelled(text)`. A second
+    model whose text shows which model ran (random weights read nothing repeatable)."""
+    import shutil
+
+    shutil.copytree(tone_dir, folder, ignore=shutil.ignore_patterns("language_model"))
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    first, second = swap
+    vocab[first], vocab[second] = vocab[second], vocab[first]
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def respelled(text: str, swap: str = "բձ") -> str:
+    """What `build_respelled_tone_model` reads for tone speech of `text`."""
+    first, second = swap
+    return text.translate(str.maketrans({first: second, second: first}))
+
+
 def write_card(folder: Path, text: str) -> None:
     (folder / "README.md").write_text(text, encoding="utf-8")
 

@@ -26,6 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hyasr_space import Transcriber
+from hyasr_space.results import Transcription
 from hyasr_space.web.live_sessions import LIVE_SESSIONS, LiveSession
 from hyasr_space.web.live_socket import max_message_bytes
 
@@ -305,3 +306,108 @@ def test_a_socket_still_open_after_stop_is_closed_when_it_sends(
     code, reason = run(talk())
     assert code == 4403 and "finished" in reason
     np.testing.assert_array_equal(recorded(session), speech[:CHUNK])
+
+
+# --- a live stream on another model (the Live tab's Model dropdown) --------------------
+
+
+def live_event(demo, name: str):
+    """The Live tab's event function `name` (arm, stop, decode_again) as the app runs it."""
+    [block_fn] = [f for f in demo.fns.values() if f.name == name]
+    return block_fn
+
+
+def inputs_with(block_fn, **values):
+    """The event's input values as the page would send them: each component's default,
+    with `values` by position name (session, model, decoder)."""
+    given = [component.value for component in block_fn.inputs]
+    for index, value in values.items():
+        given[int(index.removeprefix("at"))] = value
+    return given
+
+
+def test_a_stream_on_another_model_holds_it_until_it_ends(
+    model_dir: Path, model_dir_no_lm: Path, tmp_path: Path, speech: np.ndarray, fresh_models
+) -> None:
+    """Record (the tab's real `arm`) with a second model: its text comes back through the
+    socket, and the pool, full (HYASR_MAX_LOADED_MODELS=2, the Space's model counting),
+    does not unload it mid-stream when a third model is loaded; Stop lets it go, and
+    "decode again" still uses it. A model that cannot load arms nothing and says why."""
+    from random_models import build_random_wav2vec2, build_respelled_tone_model, respelled
+    from servers import serving
+
+    from hyasr_space.models import shared_pool
+    from hyasr_space.web.live_tab import close_live_session
+
+    second = str(build_respelled_tone_model(model_dir_no_lm, tmp_path / "respelled"))
+    third = str(build_random_wav2vec2(tmp_path / "random"))
+    missing = str(tmp_path / "no-such-model")
+    settings = app_settings(
+        model_dir, models=(second, third, missing), max_loaded_models=2, warm_up=False
+    )
+    pool = shared_pool(settings)
+    with serving(settings) as (url, demo):
+        socket_url = url.replace("http://", "ws://") + "hyasr/live/socket"
+        arm, stop = live_event(demo, "arm"), live_event(demo, "stop")
+        decode_again = live_event(demo, "decode_again")
+
+        def record(model: str) -> LiveSession:
+            outputs = arm.fn(*inputs_with(arm, at0=None, at1=model, at2="greedy"))
+            return next(value for value in outputs if isinstance(value, LiveSession)), outputs
+
+        announce = live_event(demo, "announce")
+        assert "Loading" in announce.fn(second) and second in announce.fn(second)
+        session, _ = record(second)
+        assert session.token and session.holds_model
+        assert not isinstance(announce.fn(second), str)  # loaded: nothing to announce
+        assert pool.loaded() == [second]
+        messages = chunks(speech)
+        half = len(messages) // 2
+
+        async def talk(part: list[bytes], first: int, end: bool) -> None:
+            async with connect(socket_url) as socket:
+                await hello(socket, session)
+                for message in part:
+                    await socket.send(message)
+                if end:
+                    await socket.send(json.dumps({"type": "end", "next": len(messages)}))
+                    await next_of(socket, "done")
+                else:
+                    while (await next_of(socket, "ack"))["next"] < first + len(part):
+                        pass
+
+        run(talk(messages[:half], 0, end=False))
+        pool.get(third)  # the pool is full: the idle one would go, the streaming one stays
+        assert pool.is_loaded(second) and pool.is_loaded(third)
+        run(talk(messages[half:], half, end=False))
+        run(talk([], len(messages), end=True))
+        outputs = stop.fn(session)
+        [result] = [value for value in outputs if isinstance(value, Transcription)]
+        assert result.best.text == respelled(LONG_WORDS) != LONG_WORDS
+        assert not session.holds_model
+        pool.get(third)
+        assert not pool.is_loaded(second)  # let go: an idle model the pool may unload
+
+        again = decode_again.fn(*inputs_with(decode_again, at0=session, at1="greedy"))
+        [redone] = [value for value in again if isinstance(value, Transcription)]
+        assert redone.model == result.model and redone.best.text == result.best.text
+
+        # Closing the tab mid-stream lets the model go too.
+        session, _ = record(second)
+        assert pool.is_loaded(second) and session.holds_model
+        close_live_session(session)
+        deadline = time.monotonic() + 30
+        while session.holds_model and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not session.holds_model
+        pool.get(third)
+        assert not pool.is_loaded(second)
+
+        loaded = pool.loaded()
+        session, outputs = record(missing)
+        assert session.token is None and session.stream is None
+        [status] = [
+            value for value in outputs if isinstance(value, str) and "cannot be used" in value
+        ]
+        assert missing in status and "Nothing was recorded" in status
+        assert pool.loaded() == loaded  # nothing unloaded: what served keeps serving

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from random_models import build_respelled_tone_model, respelled
 from servers import app_settings, serving
 from tone_model import WORDS
 from web_files import web_files
@@ -30,9 +31,20 @@ PUBLIC_ENDPOINTS = {
 
 
 @pytest.fixture(scope="module")
-def served(model_dir: Path) -> Iterator[tuple[str, Any]]:
+def second_model(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second offered model: the tone model spelling two letters the other way round."""
+    folder = tmp_path_factory.mktemp("models") / "respelled"
+    return str(build_respelled_tone_model(model_dir_no_lm, folder))
+
+
+@pytest.fixture(scope="module")
+def served(model_dir: Path, second_model: str) -> Iterator[tuple[str, Any]]:
     # Loopback hosts allowed: the "remote" audio is on this machine (tests/web_files.py).
-    with serving(app_settings(model_dir, url_allow_private=True)) as (url, demo):
+    settings = app_settings(
+        model_dir, url_allow_private=True, models=(second_model, str(model_dir / "missing")),
+        demo_model_dir=model_dir / "no-demo-model",
+    )  # fmt: skip
+    with serving(settings) as (url, demo):
         yield url, demo
 
 
@@ -81,7 +93,9 @@ def test_the_tools_and_their_schemas(url: str) -> None:
     transcribe = tools[TRANSCRIBE_TOOL]
     schema = transcribe.inputSchema
     assert schema["required"] == ["audio_url"]
-    assert set(schema["properties"]) == {"audio_url", "decoder", "hotwords", "hotword_weight"}
+    assert set(schema["properties"]) == {
+        "audio_url", "decoder", "hotwords", "hotword_weight", "model"
+    }  # fmt: skip
     assert schema["properties"]["audio_url"]["type"] == "string"  # a URL, not a Gradio file
     assert schema["properties"]["decoder"]["enum"] == ["lm", "greedy", "both"]
     assert schema["properties"]["decoder"]["default"] == "lm"
@@ -95,6 +109,49 @@ def test_the_tools_and_their_schemas(url: str) -> None:
         assert "file:// URLs are refused" in properties["audio_url"]["description"]
     align = tools[ALIGN_TOOL].inputSchema
     assert sorted(align["required"]) == ["audio_url", "text"]
+    assert set(align["properties"]) == {"audio_url", "text", "model"}
+
+
+def test_the_model_argument_picks_an_offered_model(
+    url: str, data_url: str, model_dir: Path, second_model: str
+) -> None:
+    """`model`: an offered model's id runs that model (its text, its name in the answer);
+    none, the app's own id and OpenAI's names run the app's own; any other name is an
+    error naming the offered models. The tool's description lists them."""
+    listed = _with_session(url, lambda session: session.list_tools())
+    described = {t.name: t.inputSchema["properties"]["model"] for t in listed.tools}
+    for description in described.values():
+        assert (
+            second_model in description["description"] and "whisper-1" in description["description"]
+        )
+        assert description.get("default", "") == ""
+    answer = _json(_call(url, TRANSCRIBE_TOOL, {"audio_url": data_url, "model": second_model}))
+    assert answer["text"] == respelled(WORDS) != WORDS
+    assert answer["model"] != str(model_dir)
+    assert any("greedily" in note or "language model" in note for note in answer["notices"])
+    for own in (str(model_dir), "whisper-1", ""):
+        arguments = {"audio_url": data_url, "decoder": "greedy", "model": own}
+        assert _json(_call(url, TRANSCRIBE_TOOL, arguments))["text"] == WORDS
+    aligned = _json(
+        _call(
+            url,
+            ALIGN_TOOL,
+            {"audio_url": data_url, "text": respelled(WORDS), "model": second_model},
+        )  # fmt: skip
+    )
+    assert [w["word"] for w in aligned["words"]] == respelled(WORDS).split()
+    assert aligned["warnings"] == [] and aligned["model"] == answer["model"]
+    for tool, arguments in (
+        (TRANSCRIBE_TOOL, {"audio_url": data_url, "model": "openai/whisper-large-v3"}),
+        (ALIGN_TOOL, {"audio_url": data_url, "text": WORDS, "model": "nope"}),
+    ):
+        result = _call(url, tool, arguments)
+        assert result.isError
+        message = result.content[0].text
+        assert "is not offered here" in message and second_model in message, message
+    missing = str(model_dir / "missing")  # offered, but not there: says so, nothing else
+    result = _call(url, TRANSCRIBE_TOOL, {"audio_url": data_url, "model": missing})
+    assert result.isError and "cannot be used now" in result.content[0].text
 
 
 def test_no_ui_only_event_is_public(url: str) -> None:

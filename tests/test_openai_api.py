@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 import srt
+from random_models import build_respelled_tone_model, respelled
 from servers import app_settings, serving
 from tone_model import RATE, WORDS, tone_speech
 
@@ -33,8 +34,24 @@ KEY = "test-key-123"
 
 
 @pytest.fixture(scope="module")
-def served(model_dir: Path) -> Iterator[tuple[str, object]]:
-    with serving(app_settings(model_dir, api_key=KEY)) as (url, demo):
+def second_model(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second offered model: the tone model spelling two letters the other way round."""
+    folder = tmp_path_factory.mktemp("models") / "respelled"
+    return str(build_respelled_tone_model(model_dir_no_lm, folder))
+
+
+def missing_model(model_dir: Path) -> str:
+    """An offered model that cannot be loaded (a folder that is not there)."""
+    return str(model_dir.parent / "offered-but-missing")
+
+
+@pytest.fixture(scope="module")
+def served(model_dir: Path, second_model: str) -> Iterator[tuple[str, object]]:
+    settings = app_settings(
+        model_dir, api_key=KEY, models=(second_model, missing_model(model_dir)),
+        demo_model_dir=model_dir / "no-demo",
+    )  # fmt: skip
+    with serving(settings) as (url, demo):
         yield url, demo
 
 
@@ -181,12 +198,64 @@ def test_the_key_is_enforced(url: str, words_wav: Path) -> None:
     assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
 
 
-def test_models_names_the_served_model(client, model_dir: Path) -> None:
-    [model] = client.models.list().data
-    assert model.id == str(model_dir) and model.owned_by == "hyasr-space"
-    assert client.models.retrieve(model.id).id == model.id
+def test_models_lists_the_offered_models_default_first(
+    client, model_dir: Path, second_model: str
+) -> None:
+    listed = client.models.list().data
+    assert [model.id for model in listed] == [
+        str(model_dir),
+        second_model,
+        missing_model(model_dir),
+    ]
+    assert {model.owned_by for model in listed} == {"hyasr-space"}
+    for model in listed:
+        assert client.models.retrieve(model.id).id == model.id
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("whisper-1")
+
+
+def test_the_model_field_picks_an_offered_model(
+    client, model_dir: Path, second_model: str, words_wav: Path
+) -> None:
+    """An offered model's id runs that model; the Space's own id and OpenAI's names the
+    default one; an unknown id is OpenAI's 404 naming the offered models, answered
+    before the upload waits in the queue."""
+    answer = client.audio.transcriptions.create(model=second_model, file=words_wav.open("rb"))
+    assert answer.text == respelled(WORDS) != WORDS
+    for own in (str(model_dir), "whisper-1", "gpt-4o-transcribe"):
+        answer = client.audio.transcriptions.create(model=own, file=words_wav.open("rb"))
+        assert answer.text == WORDS, own
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.audio.transcriptions.create(
+            model="openai/whisper-large-v3", file=words_wav.open("rb")
+        )
+    error = raised.value.body
+    assert error["code"] == "model_not_found" and error["param"] == "model"
+    assert second_model in error["message"] and str(model_dir) in error["message"]
+
+
+def test_an_offered_model_that_cannot_load_is_503_and_the_default_serves_on(
+    client, model_dir: Path, words_wav: Path
+) -> None:
+    missing = missing_model(model_dir)
+    failing = client.with_options(max_retries=0)
+    with pytest.raises(openai.InternalServerError) as raised:
+        failing.audio.transcriptions.create(model=missing, file=words_wav.open("rb"))
+    assert raised.value.status_code == 503
+    error = raised.value.body
+    assert error["code"] == "model_unavailable" and missing in error["message"]
+    answer = client.audio.transcriptions.create(model="whisper-1", file=words_wav.open("rb"))
+    assert answer.text == WORDS
+
+
+def test_the_queue_endpoint_checks_the_model_too(served, words_wav: Path) -> None:
+    """Called directly, the queue endpoint cannot make the app load a model off the list."""
+    _, demo = served
+    bridge = openai_api._BRIDGES[demo]
+    form = {"response_format": "json", "timestamp_granularities": [], "prompt": ""}
+    with pytest.raises(openai_api.OpenAIError) as raised:
+        bridge._answer(words_wav, {**form, "decoder": "lm", "model": "some-org/some-model"})
+    assert raised.value.status == 404 and raised.value.code == "model_not_found"
 
 
 @pytest.mark.parametrize(

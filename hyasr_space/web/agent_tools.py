@@ -15,19 +15,34 @@ a session state), not shapes an agent can use. `keep_page_api_out_of_mcp` marks 
 Both tools run in Gradio's queue, in the concurrency group of the page event they mirror
 (`concurrency_id`), so an agent waits in the same line as the page's users and cannot run
 more transcriptions at once than the page allows.
+
+Both take an optional `model`: the app's own for none, its id or OpenAI's generic names
+("whisper-1", `models.GENERIC_MODEL_NAMES`), an offered model's id for that model (loaded
+into the app's pool on first use and held for the call), anything else an error naming
+the offered models; the tools' docstrings list them.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Literal
 
 import gradio as gr
 
-from ..errors import HyasrError
+from ..errors import HyasrError, ModelUnavailableError
 from ..lm import parse_hotwords
+from ..models import (
+    GENERIC_MODEL_NAMES,
+    UnknownModelError,
+    offered_models,
+    requested_model,
+    shared_pool,
+    unavailable_message,
+)
 from ..remote_audio import fetched_audio
 from ..results import Transcript, Transcription
 from ..settings import Settings
@@ -76,6 +91,18 @@ ALIGN_DOC = {
 }
 
 
+def model_doc(settings: Settings) -> str:
+    """The `model` argument's description: the offered models by name (one line)."""
+    default, *others = offered_models(settings) or (settings.model,)
+    generic = ", ".join(f'"{name}"' for name in GENERIC_MODEL_NAMES)
+    listed = ", ".join(f'"{name}"' for name in others) or "none"
+    return (
+        f'Which speech recognition model runs. Empty (default), "{default}" (the app\'s own) '
+        f"or {generic} mean the app's own model; the others offered are {listed} (a model "
+        "not in use yet is loaded first, which can take a while). Any other name is an error."
+    )
+
+
 def add_agent_tools(
     demo: gr.Blocks,
     settings: Settings,
@@ -100,40 +127,61 @@ def add_agent_tools(
             raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
         return transcriber
 
+    @contextmanager
+    def chosen_model(requested: str | None) -> Iterator[Transcriber]:
+        """The transcriber of the requested model, held for the call."""
+        served = transcriber.model_name if transcriber else None
+        try:
+            name = requested_model(requested, settings, served)
+        except UnknownModelError as error:
+            raise gr.Error(_escaped(error), title="Unknown model") from error
+        if not name:
+            yield model_ready()
+            return
+        try:
+            with shared_pool(settings).use(name) as chosen:
+                yield chosen
+        except ModelUnavailableError as error:
+            message = unavailable_message(name, error)
+            raise gr.Error(_escaped(message), title="Model unavailable") from error
+
     def transcribe_audio(
         audio_url: str,
         decoder: Literal["lm", "greedy", "both"] = "lm",
         hotwords: list[str] | None = None,
         hotword_weight: float = default_weight,
+        model: str = "",
     ) -> str:
-        model = model_ready()
-        try:
-            lm = replace(
-                model.lm_defaults,
-                hotwords=parse_hotwords(hotwords),
-                hotword_weight=float(hotword_weight),
-            )
-            model.decoders(decoder)  # an unknown decoder fails before the download
-            with fetched_audio(audio_url, settings) as path:
-                result = model.transcribe(path, decoder, lm)
-        except HyasrError as error:
-            raise gr.Error(_escaped(error), title="Cannot transcribe") from error
-        return json.dumps(transcription_payload(result, model, limits), ensure_ascii=False)
+        with chosen_model(model) as chosen:
+            try:
+                lm = replace(
+                    chosen.lm_defaults,
+                    hotwords=parse_hotwords(hotwords),
+                    hotword_weight=float(hotword_weight),
+                )
+                chosen.decoders(decoder)  # an unknown decoder fails before the download
+                with fetched_audio(audio_url, settings) as path:
+                    result = chosen.transcribe(path, decoder, lm)
+            except HyasrError as error:
+                raise gr.Error(_escaped(error), title="Cannot transcribe") from error
+            payload = transcription_payload(result, chosen, limits)
+        return json.dumps(payload, ensure_ascii=False)
 
-    def align_text_to_audio(audio_url: str, text: str) -> str:
-        model = model_ready()
-        try:
-            model.aligner.prepare(text)  # text with nothing to align fails before the download
-            with fetched_audio(audio_url, settings) as path:
-                result = model.align(path, text)
-        except HyasrError as error:
-            raise gr.Error(_escaped(error), title="Cannot align") from error
-        payload = transcription_payload(result, model, limits)
+    def align_text_to_audio(audio_url: str, text: str, model: str = "") -> str:
+        with chosen_model(model) as chosen:
+            try:
+                chosen.aligner.prepare(text)  # nothing to align fails before the download
+                with fetched_audio(audio_url, settings) as path:
+                    result = chosen.align(path, text)
+            except HyasrError as error:
+                raise gr.Error(_escaped(error), title="Cannot align") from error
+            payload = transcription_payload(result, chosen, limits)
         payload["warnings"] = payload.pop("notices")
         return json.dumps(payload, ensure_ascii=False)
 
-    transcribe_audio.__doc__ = tool_docstring(TRANSCRIBE_DOC, limit_text)
-    align_text_to_audio.__doc__ = tool_docstring(ALIGN_DOC, limit_text)
+    choice = {"model": model_doc(settings)}
+    transcribe_audio.__doc__ = tool_docstring({**TRANSCRIBE_DOC, **choice}, limit_text)
+    align_text_to_audio.__doc__ = tool_docstring({**ALIGN_DOC, **choice}, limit_text)
     page_group = {
         TRANSCRIBE_TOOL: concurrency_group(demo, transcribe_api),
         ALIGN_TOOL: concurrency_group(demo, align_api),

@@ -14,9 +14,12 @@ Limits, each ending the stream with a reason that the page shows while what was 
 stays the result: `live_time_limit_s` of audio per stream, and `live_max_behind_s` of
 audio received but not yet fed (the backlog, held as 16-bit samples: 32 kB per second
 at 16 kHz). `StreamSlots` bounds the streams open at once in the app
-(`live_max_streams`). `LiveSessions` hands each stream an unguessable token
-(`secrets.token_urlsafe`), which a socket must present: a socket without one, with an
-old one or with another tab's gets nothing.
+(`live_max_streams`). A stream on a model of the pool (models.py) holds that model
+(`begin(..., hold=...)`) for its whole life, so the pool never unloads it mid-stream;
+the hold is let go when the stream ends (Stop, a server stop, a stale page: `end`) or
+the tab closes (`close`), after the worker's last step. `LiveSessions` hands each
+stream an unguessable token (`secrets.token_urlsafe`), which a socket must present: a
+socket without one, with an old one or with another tab's gets nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +118,19 @@ class LiveSession:
         self.connection: Any = None  # the socket now connected (live_socket.py)
         self._closing = False
         self._worker: threading.Thread | None = None
+        # What keeps the stream's model loaded (the pool's `use`), None for the default.
+        self._hold: AbstractContextManager[Any] | None = None
 
     # --- Gradio's side -------------------------------------------------------------
 
-    def begin(self, stream: LiveStream, now: float) -> None:
-        """Start a new stream (call under `lock`): a fresh token, counters and worker."""
+    def begin(
+        self, stream: LiveStream, now: float, hold: AbstractContextManager[Any] | None = None
+    ) -> None:
+        """Start a new stream (call under `lock`): a fresh token, counters and worker.
+        `hold`, already entered, keeps the stream's model loaded; it is exited when the
+        stream ends or the session closes."""
+        self._let_go()  # an earlier stream's, should one be left
+        self._hold = hold
         self.stream, self.partial, self.notes, self.pictured = stream, None, [], ""
         self.stopped, self.ended, self.max_backlog_s = None, False, 0.0
         self.last_seen = now
@@ -148,16 +160,32 @@ class LiveSession:
         self._stop_worker()
         self.token = None
         self._release()
-        return self.stream.finish()
+        try:
+            return self.stream.finish()  # its last step still runs the model
+        finally:
+            self._let_go()
 
     def close(self) -> None:
-        """The tab closed: stop the worker, free the slot and the files."""
+        """The tab closed: stop the worker, free the slot, the model and the files."""
+        worker = self._worker
         self._stop_worker(wait=False)
         self.token = None
         self._release()
         self.stream = None
         self.files.close()
         self.recordings.close()
+        if worker is not None and worker.is_alive():
+            # Not waited for here (Gradio's delete callback); the model goes after the
+            # worker's step in progress, not under it.
+            threading.Thread(
+                target=self._let_go, args=(worker,), name="hyasr-live-release", daemon=True
+            ).start()
+        else:
+            self._let_go()
+
+    @property
+    def holds_model(self) -> bool:
+        return self._hold is not None
 
     # --- the socket's side ---------------------------------------------------------
 
@@ -307,6 +335,15 @@ class LiveSession:
             self._state.notify_all()
         if worker is not None and wait:
             worker.join()
+
+    def _let_go(self, worker: threading.Thread | None = None) -> None:
+        """Exit the model hold (once: whoever swaps it out exits it), after `worker`."""
+        if worker is not None:
+            worker.join()
+        with self._state:
+            hold, self._hold = self._hold, None
+        if hold is not None:
+            hold.__exit__(None, None, None)
 
     def _release(self) -> None:
         if self.slots is not None:

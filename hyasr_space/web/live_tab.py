@@ -21,6 +21,14 @@ recording, finds that, or a stream whose page has sent nothing for `STALE_S` (th
 connection is gone for good), and shows the result with the reason. Each session's
 stream and download folder are freed when its tab closes (`gr.State(delete_callback)`).
 At most `live_max_streams` streams are open at once (`StreamSlots`); one more is told so.
+
+The Model dropdown is the other tabs' (model_panel.py). Record streams with the chosen
+model's transcriber, and the stream holds that model in the pool for its whole life
+(`held_model`, let go by `LiveSession.end`/`close`), so the pool never unloads it
+mid-stream. A model not loaded yet is loaded by Record itself (a non-queued event, on
+a worker thread: other people's streams go on), after a first step that says
+"Loading ..."; the page keeps what the microphone records until the socket opens. A
+model that cannot be loaded arms nothing and says why.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from ..errors import HyasrError
+from ..errors import HyasrError, ModelUnavailableError
 from ..lm import LMSettings
 from ..picture import speech_picture
 from ..results import Partial, Transcription
@@ -47,9 +55,11 @@ from . import speech_view
 from .decoder_panel import decoder_controls, lm_settings
 from .live_sessions import LIVE_SESSIONS, STALE_S, LiveSession, LiveSessions, StreamSlots
 from .live_socket import SCRIPT_PATH
+from .model_panel import held_model, is_loaded, model_dropdown
 from .result_panel import WORD_COLUMNS, confidence_view, result_panel, transcription_values
 from .session_files import SessionFiles
-from .strings import ui
+from .strings import ENGLISH, ui
+from .strings import text as written  # `text` is the tab's transcript box
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +110,7 @@ def live_tab(
     with gr.Row():
         with gr.Column():
             gr.Markdown(ui("live_help"))
+            model, _ = model_dropdown(settings, transcriber, info=ui("live_model_info"))
             with gr.Row():
                 record = gr.Button(ui("live_record"), variant="primary")
                 stop_button = gr.Button(ui("live_stop"), interactive=False)
@@ -132,7 +143,16 @@ def live_tab(
         except HyasrError as error:
             raise gr.Error(html.escape(str(error)), title="Invalid settings") from error
 
-    def arm(session: LiveSession | None, choice: str, *lm: Any) -> tuple[Any, ...]:
+    def announce(name: str | None) -> Any:
+        """Record's first step: say so when the chosen model must be loaded first."""
+        if is_loaded(name, settings):
+            return gr.skip()
+        # Server-written, in English as the tab's other messages (strings.py has both).
+        return written(ENGLISH, "live_model_loading", model=html.escape(str(name)))
+
+    def arm(
+        session: LiveSession | None, name: str | None, choice: str, *lm: Any
+    ) -> tuple[Any, ...]:
         session = session or LiveSession(settings.live_max_behind_s, limit)
         options = lm_options(*lm)
         with session.lock:
@@ -144,14 +164,43 @@ def live_tab(
                     _live_html(None), busy_notice(slots), *_cleared(), gr.skip(), session,
                     *_buttons(recording=False), "", *_recording_views(),
                 )  # fmt: skip
-            stream = transcriber.stream(choice, options, recording=session.new_recording())
-            session.begin(stream, now)
+            try:  # loads the model if need be: this tab waits, no other stream does
+                chosen, hold = held_model(name, transcriber, settings)
+            except ModelUnavailableError as error:
+                slots.release(session)
+                session.slots = None
+                refused = written(
+                    ENGLISH, "live_model_unavailable", model=html.escape(str(name)),
+                    reason=html.escape(str(error)),
+                )  # fmt: skip
+                return (
+                    _live_html(None), refused, *_cleared(), gr.skip(), session,
+                    *_buttons(recording=False), "", *_recording_views(),
+                )  # fmt: skip
+            try:
+                options = own_lm(options, chosen)
+                stream = chosen.stream(choice, options, recording=session.new_recording())
+            except BaseException:  # nothing armed: the slot and the model go back
+                slots.release(session)
+                session.slots = None
+                if hold is not None:
+                    hold.close()
+                raise
+            session.begin(stream, time.monotonic(), hold=hold)
             sessions.register(session)
             log.info("live stream started (%d open)", slots.open)
         return (
             _live_html(None, listening=True), "", *_cleared(), gr.Timer(active=True), session,
             *_buttons(recording=True), session.token, *_recording_views(),
         )  # fmt: skip
+
+    def own_lm(options: LMSettings, chosen: Transcriber) -> LMSettings:
+        """Untouched sliders on another model: that model's own LM weights."""
+        touched = (options.alpha, options.beta) != (defaults.alpha, defaults.beta)
+        if chosen is transcriber or touched:
+            return options
+        own = chosen.lm_defaults
+        return replace(options, alpha=own.alpha, beta=own.beta)
 
     def finish(session: LiveSession, stopped: str = "") -> tuple[Any, ...]:
         if session.stream is None or session.stream.finished:
@@ -203,7 +252,9 @@ def live_tab(
             raise gr.Error("Record something first; the settings apply when it ends.")
         started = time.perf_counter()
         try:
-            result = session.stream.decode(choice, lm_options(*lm))
+            result = session.stream.decode(
+                choice, own_lm(lm_options(*lm), session.stream.transcriber)
+            )
         except HyasrError as error:
             raise gr.Error(html.escape(str(error)), title="Cannot decode") from error
         return (*_result(session, result, time.perf_counter() - started, limits, doubtful), session)
@@ -211,10 +262,17 @@ def live_tab(
     # Record: the page opens the microphone first (in the click, as browsers want), and
     # keeps what it records until the socket that the token opens takes it.
     record.click(
-        arm,
-        inputs=[session_state, *lm_inputs],
-        outputs=[*outputs, token, *views.components],
+        announce,
+        inputs=[model],
+        outputs=[status],
         js=START_JS,
+        queue=False,
+        api_visibility="private",
+        show_progress="hidden",
+    ).then(
+        arm,
+        inputs=[session_state, model, *lm_inputs],
+        outputs=[*outputs, token, *views.components],
         queue=False,  # not behind the file transcriptions in the queue
         api_visibility="private",
     ).then(None, inputs=[token], js=CONNECT_JS, queue=False, api_visibility="private")

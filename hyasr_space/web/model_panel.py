@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import gradio as gr
@@ -40,6 +40,7 @@ def model_dropdown(
     *,
     label: str | None = None,
     value: str | None = None,
+    info: Any = None,
 ) -> tuple[Any, Any]:
     """The dropdown (value: a model name, the Space's model unless `value`) and a line
     about the chosen model; the line follows the choice."""
@@ -48,7 +49,7 @@ def model_dropdown(
         choices=[(_choice_label(name, settings), name) for name in choices],
         value=value if value in choices else choices[0],
         label=label or ui("model_label"),
-        info=ui("model_info"),
+        info=info or ui("model_info"),
     )
     about = gr.Markdown(value="")
     dropdown.change(
@@ -97,6 +98,25 @@ def serving(
     except ModelUnavailableError as error:
         message = unavailable_message(name, error)
         raise gr.Error(html.escape(message), title=LABELS["unavailable"]) from error
+
+
+def held_model(
+    name: str | None, default: Transcriber | None, settings: Settings
+) -> tuple[Transcriber | None, ExitStack | None]:
+    """The transcriber of model `name` and what keeps it loaded beyond one request (a
+    live stream's whole life): an entered `ExitStack` to close when done, None for the
+    default model (never unloaded). Loads the model now if need be; raises
+    `ModelUnavailableError`, and then holds nothing."""
+    if not name or name == settings.model:
+        return default, None
+    hold = ExitStack()
+    transcriber = hold.enter_context(shared_pool(settings).use(name))
+    return transcriber, hold
+
+
+def is_loaded(name: str | None, settings: Settings) -> bool:
+    """Whether a request on `name` can start without loading a model first."""
+    return not name or name == settings.model or shared_pool(settings).is_loaded(name)
 
 
 def card_source(name: str | None, default: Transcriber | None, settings: Settings) -> Any:

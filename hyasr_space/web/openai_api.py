@@ -12,9 +12,12 @@ same line as the page's users and gradio_client callers, counts against the same
 that endpoint: the handler keeps the file in a temporary folder and passes an unguessable
 one-time token (`UploadStash`), so a caller of the endpoint cannot name a server path.
 
-The form: `file` (required), `model` (any name is accepted: one model is served, named by
-GET /v1/models), `language` (empty or Armenian: "hy", "hye", "arm", "armenian"; others are
-refused rather than silently transcribed as Armenian), `prompt` (used as hotwords: comma
+The form: `file` (required), `model` (the Space's model for its own id, for none and for
+OpenAI's names such as "whisper-1" (`models.GENERIC_MODEL_NAMES`); an offered model's id
+for that model, loaded into the app's pool on first use and held for the request;
+anything else is a 404 naming the offered models, which GET /v1/models lists),
+`language` (empty or Armenian: "hy", "hye", "arm", "armenian"; others are refused rather
+than silently transcribed as Armenian), `prompt` (used as hotwords: comma
 separated words or phrases the language model favours, as on the page; ignored by the
 greedy decoder), `response_format` (json, text, srt, vtt, verbose_json),
 `timestamp_granularities[]` (word, segment; verbose_json only, as with OpenAI),
@@ -46,8 +49,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import AudioError, AudioTooLongError, FileTooLargeError, HyasrError
+from ..errors import (
+    AudioError,
+    AudioTooLongError,
+    FileTooLargeError,
+    HyasrError,
+    ModelUnavailableError,
+)
 from ..lm import parse_hotwords
+from ..models import (
+    UnknownModelError,
+    offered_models,
+    requested_model,
+    shared_pool,
+    unavailable_message,
+)
 from ..settings import Settings
 from ..subtitles import CaptionLimits
 from ..transcriber import Transcriber
@@ -56,9 +72,11 @@ from .openai_shapes import (
     OpenAIError,
     check_key,
     error_answer,
+    model_unavailable,
     queue_full,
     read_form,
     render,
+    unknown_model,
 )
 
 log = logging.getLogger(__name__)
@@ -155,8 +173,38 @@ class OpenAIBridge:
                 answer = error_answer(error)
         return json.dumps(answer, ensure_ascii=False)
 
+    @property
+    def served_name(self) -> str | None:
+        """The id of the model serving as the default (a fallback's, if it serves)."""
+        return self.transcriber.model_name if self.transcriber else None
+
+    def model_ids(self) -> list[str]:
+        """What GET /v1/models lists: the default's id first, then the other offered ones."""
+        default = self.served_name or self.settings.model
+        others = [name for name in offered_models(self.settings) if name != self.settings.model]
+        return list(dict.fromkeys([default, *others]))
+
+    def chosen(self, requested: str | None) -> str:
+        """The offered model's name ("" for the default), or a 404 naming them."""
+        try:
+            return requested_model(requested, self.settings, self.served_name)
+        except UnknownModelError as error:
+            raise unknown_model(error) from error
+
     def _answer(self, path: Path, form: dict[str, Any]) -> dict[str, Any]:
-        transcriber = self.transcriber
+        # Checked again here: the queue endpoint can be called without the route.
+        name = self.chosen(form.get("model"))
+        if not name:
+            return self._transcribed(self.transcriber, path, form)
+        try:
+            with shared_pool(self.settings).use(name) as transcriber:
+                return self._transcribed(transcriber, path, form)
+        except ModelUnavailableError as error:
+            raise model_unavailable(unavailable_message(name, error)) from error
+
+    def _transcribed(
+        self, transcriber: Transcriber | None, path: Path, form: dict[str, Any]
+    ) -> dict[str, Any]:
         if transcriber is None:
             raise OpenAIError(
                 503, "No speech recognition model is loaded.", kind="server_error",
@@ -213,6 +261,7 @@ def openai_routes(demo: gr.Blocks) -> list[BaseRoute]:
             check_key(request, bridge.settings)
             with TemporaryDirectory(prefix="hyasr-openai-") as folder:
                 form = await read_form(request, bridge.settings, Path(folder))
+                form["model"] = bridge.chosen(form["model"])  # an unknown one: 404 now
                 token = bridge.stash.put(form.pop("path"))
                 try:
                     answer = await bridge.submit(token, form)
@@ -234,23 +283,18 @@ def openai_routes(demo: gr.Blocks) -> list[BaseRoute]:
             check_key(request, bridge.settings)
         except OpenAIError as error:
             return error.response()
-        return JSONResponse({"object": "list", "data": [_model_card(bridge)]})
+        cards = [_model_card(bridge, name) for name in bridge.model_ids()]
+        return JSONResponse({"object": "list", "data": cards})
 
     async def model(request: Request) -> Response:
         try:
             check_key(request, bridge.settings)
-            card = _model_card(bridge)
-            if request.path_params["name"] != card["id"]:
-                raise OpenAIError(
-                    404,
-                    f"The model {request.path_params['name']!r} does not exist; this "
-                    f"server has {card['id']!r}.",
-                    param="model",
-                    code="model_not_found",
-                )
+            name = request.path_params["name"]
+            if name not in bridge.model_ids():
+                raise unknown_model(UnknownModelError(name, tuple(bridge.model_ids())))
         except OpenAIError as error:
             return error.response()
-        return JSONResponse(card)
+        return JSONResponse(_model_card(bridge, name))
 
     return [
         Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
@@ -259,6 +303,5 @@ def openai_routes(demo: gr.Blocks) -> list[BaseRoute]:
     ]
 
 
-def _model_card(bridge: OpenAIBridge) -> dict[str, Any]:
-    name = bridge.transcriber.model_name if bridge.transcriber else bridge.settings.model
+def _model_card(bridge: OpenAIBridge, name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": bridge.created, "owned_by": "hyasr-space"}

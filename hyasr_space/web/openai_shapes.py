@@ -135,6 +135,7 @@ async def read_form(request: Request, settings: Settings, folder: Path) -> dict[
             for key in ("timestamp_granularities[]", "timestamp_granularities")
             for v in data.getlist(key)
         ],  # fmt: skip
+        "model": str(data.get("model") or ""),
         "prompt": str(data.get("prompt") or ""),
         "decoder": str(data.get("decoder") or LM),
     }
@@ -191,6 +192,15 @@ def _too_large(size: int, settings: Settings) -> OpenAIError:
         param="file",
         code="file_too_large",
     )
+
+
+def unknown_model(error: Exception) -> OpenAIError:
+    """OpenAI's answer to a model it does not have: 404, `model_not_found`."""
+    return OpenAIError(404, str(error), param="model", code="model_not_found")
+
+
+def model_unavailable(message: str) -> OpenAIError:
+    return OpenAIError(503, message, kind="server_error", param="model", code="model_unavailable")
 
 
 def queue_full(settings: Settings) -> OpenAIError:

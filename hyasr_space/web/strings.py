@@ -163,6 +163,18 @@ EN: dict[str, str] = {
     "compare_first": "First model",
     "compare_second": "Second model",
     "compare_button": "Compare",
+    # The Live tab's model (live_tab.py)
+    "live_model_info": (
+        "Record streams with this model. One that is not loaded yet is loaded first; "
+        "what you say meanwhile is kept."
+    ),
+    "live_model_loading": (
+        "Loading {model}… What you say meanwhile is kept and transcribed once it is ready."
+    ),
+    "live_model_unavailable": (
+        "**{model} cannot be used now:** {reason} Nothing was recorded; record again with "
+        "another model (the Space's model keeps serving)."
+    ),
 }
 
 HY: dict[str, str] = {
@@ -291,6 +303,19 @@ HY: dict[str, str] = {
     "compare_first": "Առաջին մոդել",
     "compare_second": "Երկրորդ մոդել",
     "compare_button": "Համեմատել",
+    # The Live tab's model (live_tab.py)
+    "live_model_info": (
+        "Ձայնագրումն ընթանում է այս մոդելով։ Դեռ չբեռնված մոդելը նախ բեռնվում է, իսկ "
+        "այդ ընթացքում ձեր ասածը պահպանվում է։"
+    ),
+    "live_model_loading": (
+        "{model} մոդելը բեռնվում է… Այդ ընթացքում ձեր ասածը պահպանվում է և կվերծանվի, "
+        "հենց որ այն պատրաստ լինի։"
+    ),
+    "live_model_unavailable": (
+        "**{model} մոդելն այժմ հնարավոր չէ օգտագործել՝** {reason} Ոչինչ չձայնագրվեց. "
+        "ձայնագրեք նորից այլ մոդելով (հիմնական մոդելը շարունակում է աշխատել)։"
+    ),
 }
 
 # Gradio's own words that show on this page (its `en` dictionary's keys), in Armenian.
