@@ -3,8 +3,9 @@
 // Each result panel (web/result_panel.py) holds: the words (.hyasr-words, Gradio's
 // HighlightedText: one .token-container a word, and one a space between words), the
 // words table (.hyasr-word-table, whose "start (s)" header keeps that title; rows are
-// div.virtual-row, cells [role=gridcell][aria-colindex]), the player (.hyasr-player: Gradio's Audio, whose <audio> is inside WaveSurfer's shadow root), and
-// the best transcript's word times as JSON (.hyasr-word-times, hidden). A click on a word
+// div.virtual-row, cells [role=gridcell][aria-colindex]), the player (.hyasr-player:
+// Gradio's Audio, whose <audio> is inside WaveSurfer's shadow root), and the best
+// transcript's word times as JSON (.hyasr-word-times, hidden). A click on a word
 // or a row sets the player's time to the word's start and plays; while the player runs,
 // the word under its time gets the class hyasr-playing. Listeners sit on the document,
 // so they hold for components Gradio renders later and for every tab.
