@@ -123,6 +123,11 @@ LANDED = """([from, reset]) => {
   const [, time, at] = seeked[seeked.length - 1];
   return events.slice(at).some(([type]) => type === "playing") ? {time} : null;
 }"""
+# Every result player's <audio> now on the page, with what it did.
+ALL_PLAYERS = """() => [...document.querySelectorAll(".hyasr-player *")]
+  .map((element) => element.shadowRoot && element.shadowRoot.querySelector("audio"))
+  .filter(Boolean)
+  .map((media) => ({watched: media === window.player, src: media.src, events: media.events}))"""
 # The word marked as playing, and the player's time, once the mark is on `word`.
 PLAYING_WORD = """(word) => {
   const marked = document.querySelector(".hyasr-playing");
@@ -215,7 +220,8 @@ def landed_at(page, since: int, after_reset: bool = False) -> float:
         return page.wait_for_function(LANDED, arg=[since, after_reset]).json_value()["time"]
     except sync_api.TimeoutError:
         events = page.evaluate("window.player.events")
-        raise AssertionError(f"no seek then play after event {since}: {events}") from None
+        others = page.evaluate(ALL_PLAYERS)  # was the <audio> replaced?
+        raise AssertionError(f"no seek then play after event {since}: {events}; {others}") from None
 
 
 def transcribed(page, tmp_path: Path) -> list[tuple[str, float, float]]:
