@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import re
 
+import gradio as gr
 import pytest
+from gradio_client import Client
+from servers import free_port
+from starlette.requests import Request as StarletteRequest
 
 from hyasr_space.settings import Settings
 from hyasr_space.web import footer, strings
+from hyasr_space.web.language import request_language
 
 ARMENIAN_LETTERS = re.compile(r"[\u0531-\u0587]")
 # Latin words an Armenian string may keep: names, formats and the API's terms.
@@ -63,3 +68,79 @@ def test_server_messages_in_each_language_and_english_for_anything_else() -> Non
 def test_an_unknown_key_is_refused() -> None:
     with pytest.raises(KeyError, match="no string 'nope'"):
         strings.ui("nope")
+
+
+def starlette_request(headers: dict[str, str]) -> gr.Request:
+    """A `gr.Request` around a real Starlette request carrying `headers`."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/gradio_api/queue/join",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    return gr.Request(StarletteRequest(scope))
+
+
+PAGE = "http://127.0.0.1:7860/"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, "en"),  # gradio_client, curl: no page, English
+        ({"Accept-Language": "hy-AM,hy;q=0.9"}, "en"),  # a program's header, still no page
+        ({"Cookie": "hyasr-lang=hy"}, "hy"),
+        ({"Cookie": "other=1; hyasr-lang=hy"}, "hy"),
+        ({"Cookie": "hyasr-lang=fr"}, "en"),
+        ({"Referer": PAGE + "?lang=hy"}, "hy"),
+        ({"Referer": PAGE + "?__theme=dark&lang=hy"}, "hy"),
+        # the tab's own address wins over the cookie that every tab shares
+        ({"Referer": PAGE + "?lang=en", "Cookie": "hyasr-lang=hy"}, "en"),
+        ({"Referer": PAGE, "Cookie": "hyasr-lang=hy"}, "hy"),
+        # a page that said nothing: the browser's languages, as the page reads them
+        ({"Referer": PAGE, "Accept-Language": "hy-AM,hy;q=0.9,en;q=0.8"}, "hy"),
+        ({"Origin": PAGE[:-1], "Accept-Language": "en-US,en;q=0.9,hy;q=0.8"}, "en"),
+        ({"Referer": PAGE, "Accept-Language": "ru-RU,ru;q=0.9,hy;q=0.8"}, "hy"),
+        ({"Referer": PAGE, "Accept-Language": "en;q=0.5,hy;q=0.7"}, "hy"),
+        ({"Referer": PAGE, "Accept-Language": "fr-FR,de"}, "en"),
+        ({"Referer": PAGE, "Accept-Language": "hy;q=oops,,;"}, "en"),
+    ],
+)
+def test_the_request_language_is_the_page_s(headers: dict[str, str], expected: str) -> None:
+    assert request_language(starlette_request(headers)) == expected
+
+
+def test_a_request_kept_past_its_connection_keeps_its_language() -> None:
+    # The queue pickles a request's fields into plain dictionaries (gr.Request.__getstate__).
+    kept = gr.Request(
+        headers={"referer": PAGE, "cookie": "hyasr-lang=hy"}, cookies={"hyasr-lang": "hy"}
+    )
+    assert request_language(kept) == "hy"
+    headers_only = gr.Request(headers={"referer": PAGE, "cookie": "hyasr-lang=hy"})
+    assert request_language(headers_only) == "hy"
+    assert request_language(gr.Request()) == "en"
+    assert request_language(None) == "en"
+
+
+def test_an_event_handler_gets_the_language_through_gradio_s_queue() -> None:
+    """What reaches a handler in gradio's queue: the join request's cookie, and its
+    Referer; gradio_client (no page) gets English."""
+
+    def language(_: str, request: gr.Request) -> str:  # gradio fills `request` in
+        return request_language(request)
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(language, box, box, api_name="lang")
+    port = free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert Client(url, verbose=False).predict("x", api_name="/lang") == "en"
+        armenian_page = Client(url, verbose=False, headers={"Cookie": "hyasr-lang=hy"})
+        assert armenian_page.predict("x", api_name="/lang") == "hy"
+        switched = Client(url, verbose=False, headers={"Referer": url + "?lang=hy"})
+        assert switched.predict("x", api_name="/lang") == "hy"
+    finally:
+        demo.close()

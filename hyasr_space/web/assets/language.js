@@ -6,7 +6,8 @@
 // link keep it), else the first of the browser's languages that is Armenian or English,
 // else English. It sets it through Gradio's own `changeLocale` (exported by its core
 // module, already loaded: the import costs nothing), so the app's gr.I18n strings and
-// Gradio's own words (strings.GRADIO_HY) follow. Table headers, which Gradio does not
+// Gradio's own words (strings.GRADIO_HY) follow, and the server is told (a cookie, below).
+// Table headers, which Gradio does not
 // translate, are swapped here (their title attribute keeps the English name).
 (() => {
   if (window.hyasrLanguage) return;
@@ -54,9 +55,20 @@
     }
   }
 
+  // The server writes its messages (errors, the details under a result) in the language
+  // this cookie names (web/language.py); the page's address, sent as the Referer, says
+  // it too once it holds ?lang=. In a Space the page is a cross-site iframe, where only a
+  // partitioned cookie (https) is kept and sent.
+  function tellServer() {
+    const secure = window.location.protocol === "https:";
+    const scope = secure ? "; SameSite=None; Secure; Partitioned" : "; SameSite=Lax";
+    document.cookie = `hyasr-lang=${current}; path=/${scope}`;
+  }
+
   async function apply(language, remember) {
     current = SUPPORTED.includes(language) ? language : "en";
     document.documentElement.lang = current;
+    tellServer();
     if (remember) {
       const url = new URL(window.location.href);
       url.searchParams.set("lang", current);
