@@ -48,6 +48,16 @@ def request_language(request: Any) -> str:
     return ENGLISH
 
 
+def event_language() -> str:
+    """The language of the page whose event is being handled, for code that is not handed
+    the request: Gradio keeps the event's request in a context variable while the handler
+    runs (`gradio.context.LocalContext.request`, which its own `gr.Info` and caching read).
+    English outside an event."""
+    from gradio.context import LocalContext
+
+    return request_language(LocalContext.request.get(None))
+
+
 def accepted_language(header: str) -> str:
     """The first of Armenian or English in an Accept-Language header, by its q-values (the
     order the browser prefers them in, as `navigator.languages` lists them)."""
