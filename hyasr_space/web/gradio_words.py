@@ -2,7 +2,8 @@
 them): Gradio's own interface words under its own translation keys (`GRADIO_HY`; its
 6.31 frontend ships no `hy` locale, but takes any locale's messages from the app's
 `gr.I18n`), and the table headers (`HEADERS_HY`), which Gradio does not translate and
-the page's script (assets/language.js) swaps, so the API's column names stay English.
+the page's script (assets/language.js) swaps, so the API's column names stay English;
+likewise the toasts' headings (`TOASTS_HY`).
 """
 
 from __future__ import annotations
@@ -91,4 +92,14 @@ HEADERS_HY: dict[str, str] = {
     "note": "նշում",
 }
 
-__all__ = ["GRADIO_HY", "HEADERS_HY"]
+# The heading of Gradio's toasts (gr.Error, gr.Warning, gr.Info): Gradio 6.31 shows the
+# message's type, capitalised, and neither translates it nor shows the gr.Error title;
+# the page's script swaps it.
+TOASTS_HY: dict[str, str] = {
+    "Error": "Սխալ",
+    "Warning": "Զգուշացում",
+    "Info": "Տեղեկություն",
+    "Success": "Հաջողվեց",
+}
+
+__all__ = ["GRADIO_HY", "HEADERS_HY", "TOASTS_HY"]

@@ -25,6 +25,7 @@ from gradio.i18n import I18nData
 # Gradio's own words and the table headers (served from here, as before)
 from .gradio_words import GRADIO_HY as GRADIO_HY
 from .gradio_words import HEADERS_HY as HEADERS_HY
+from .gradio_words import TOASTS_HY as TOASTS_HY
 
 ENGLISH, ARMENIAN = "en", "hy"
 LANGUAGES = (ARMENIAN, ENGLISH)

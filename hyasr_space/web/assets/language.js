@@ -42,6 +42,18 @@
       if (span && span.firstChild && span.firstChild.nodeType === 3
           && span.firstChild.data !== shown) span.firstChild.data = shown;
     }
+    // Toast headings: Gradio shows the message's type ("Error"), untranslated.
+    const toasts = window.HYASR_TOASTS || {};
+    for (const title of document.querySelectorAll(".toast-title")) {
+      for (const node of title.childNodes) {
+        if (node.nodeType !== 3 || !node.data.trim()) continue;
+        const name = node.data.trim();
+        const english = Object.keys(toasts).find((k) => k === name || toasts[k] === name);
+        if (!english) continue;
+        const shown = current === "hy" ? toasts[english] : english;
+        if (name !== shown) node.data = node.data.replace(name, shown);
+      }
+    }
     // Tab names: Gradio draws them once, so a switch after that renames them here.
     const tabs = window.HYASR_TABS || {};
     for (const tab of document.querySelectorAll("[role=tab]")) {
