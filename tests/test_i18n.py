@@ -3,7 +3,9 @@ page's components built from it, and the dictionaries gr.I18n gets filled in."""
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -146,3 +148,54 @@ def test_an_event_handler_gets_the_language_through_gradio_s_queue() -> None:
         assert switched.predict("x", api_name="/lang") == "hy"
     finally:
         demo.close()
+
+
+WEB = Path(strings.__file__).parent
+# The API's modules: their errors are read by programs, in English (REST /v1, MCP).
+API_MODULES = {"agent_tools.py", "openai_api.py", "openai_shapes.py", "live_socket.py"}
+MESSAGE_CALLS = {"Error", "Warning", "Info"}
+CATALOGUE_CALLS = {"text", "say", "ui"}  # strings.text (imported as `say` where it is shadowed)
+
+
+def english_literals(source: str) -> list[str]:
+    """`gr.Error`/`gr.Warning`/`gr.Info` calls whose message or title is written in the
+    code (a string or f-string anywhere in it) rather than taken from the catalogue."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MESSAGE_CALLS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "gr"
+        ):
+            continue
+        shown = [*node.args[:1], *(k.value for k in node.keywords if k.arg in ("message", "title"))]
+        found += [f"line {node.lineno}: {ast.unparse(node)}" for p in shown if _written(p)]
+    return found
+
+
+def _written(node: ast.AST) -> bool:
+    """A string written in the code, outside the catalogue's lookups (their keys)."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) in CATALOGUE_CALLS:
+        return False
+    if isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ):
+        return True
+    return any(_written(child) for child in ast.iter_child_nodes(node))
+
+
+def test_the_scan_finds_an_english_message() -> None:
+    assert english_literals('raise gr.Error("No audio.")')
+    assert english_literals('gr.Warning(html.escape(f"{name} is long"))')
+    assert english_literals('raise gr.Error(message, title="Oops")')
+    assert not english_literals('raise gr.Error(text(language, "no_audio"), title=title)')
+    assert english_literals('raise gr.Error(text(language, "x") + " (and more)")')
+
+
+@pytest.mark.parametrize(
+    "module", sorted(p.name for p in WEB.glob("*.py") if p.name not in API_MODULES)
+)
+def test_the_page_s_messages_come_from_the_catalogue(module: str) -> None:
+    assert english_literals((WEB / module).read_text(encoding="utf-8")) == []
