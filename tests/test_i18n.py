@@ -4,6 +4,7 @@ page's components built from it, and the dictionaries gr.I18n gets filled in."""
 from __future__ import annotations
 
 import ast
+import html
 import re
 from pathlib import Path
 
@@ -199,3 +200,63 @@ def test_the_scan_finds_an_english_message() -> None:
 )
 def test_the_page_s_messages_come_from_the_catalogue(module: str) -> None:
     assert english_literals((WEB / module).read_text(encoding="utf-8")) == []
+
+
+def test_the_package_s_errors_in_armenian_with_their_own_numbers() -> None:
+    from hyasr_space.errors import (
+        AudioDecodeError,
+        AudioTooLongError,
+        AudioTooShortError,
+        FileTooLargeError,
+        InvalidRequestError,
+    )
+    from hyasr_space.web.messages import error_message
+
+    long = AudioTooLongError("<b>talk</b>.wav", 75.04, 60)
+    assert error_message("en", long) == html.escape(str(long))  # errors.py's English
+    assert error_message("hy", long) == (
+        "&lt;b&gt;talk&lt;/b&gt;.wav-ի տևողությունը 75.0 վայրկյան է, իսկ սահմանը 60 վայրկյան "
+        "է։ Կրճատեք այն և նորից փորձեք։"
+    )
+    cut = AudioTooLongError("a.mp3", 61.0, 60, at_least=True)
+    assert "առնվազն 61.0 վայրկյան" in error_message("hy", cut)
+    short = error_message("hy", AudioTooShortError("a.wav", 0.012, 0.1))
+    assert "12 մվ" in short and "100 մվ" in short
+    assert "3.5 ՄԲ" in error_message("hy", FileTooLargeError("a.wav", 3.49, 2))
+    broken = error_message("hy", AudioDecodeError("a.wav is damaged: <x>"))
+    assert broken == "Այս ֆայլը հնարավոր չէ կարդալ որպես ձայն՝ a.wav is damaged: &lt;x&gt;"
+    assert error_message("hy", InvalidRequestError("alpha")).startswith("Կարգավորումներից")
+
+
+def test_the_notices_the_page_shows_most_in_armenian() -> None:
+    from hyasr_space.decoding import NO_LM_NOTICE
+    from hyasr_space.web.live_sessions import LiveSession
+    from hyasr_space.web.messages import notes, notice
+
+    assert notice("hy", NO_LM_NOTICE) == strings.HY["notice_no_lm"]
+    assert notice("en", NO_LM_NOTICE) == NO_LM_NOTICE
+    # The Live tab's stops, as live_sessions.py writes them (2 s of audio arrives at once).
+    two_seconds = bytes(2 * 16_000 * 2)
+    limited, behind = LiveSession(60.0, 1.25), LiveSession(0.5, 60.0)
+    try:
+        limited.receive(0, two_seconds, now=0.0)
+        behind.receive(0, two_seconds, now=0.0)
+        assert notice("hy", limited.stopped) == "Ուղիղ ռեժիմը կանգ է առնում 1.25 վ-ից հետո։"
+        stopped = notice("hy", behind.stopped)
+        assert "0.5 վ-ով" in stopped and "HYASR_LIVE_MAX_BEHIND_S" in stopped, stopped
+    finally:
+        limited.close()
+        behind.close()
+    failed = "The language model could not be loaded (bad\nfile); decoding greedily."
+    assert notice("hy", failed).startswith("Լեզվական մոդելը չհաջողվեց բեռնել (bad\nfile)")
+    unknown = "Something new happened."
+    assert notice("hy", unknown) == unknown  # kept as written, rather than lost
+    assert notes("hy", ["<i>"]) == ["**Նշում՝** &lt;i&gt;"]
+
+
+def test_a_value_written_before_a_page_asked_is_in_both_languages() -> None:
+    from hyasr_space.web.messages import both_languages
+
+    shown = both_languages("live_hint_listening")
+    assert '<span lang="hy">Լսում եմ…</span>' in shown
+    assert '<span lang="en">Listening…</span>' in shown
