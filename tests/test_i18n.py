@@ -21,7 +21,7 @@ from hyasr_space.web.language import request_language
 ARMENIAN_LETTERS = re.compile(r"[\u0531-\u0587]")
 # Latin words an Armenian string may keep: names, formats and the API's terms.
 LATIN_ALLOWED = {"CTC", "SRT", "WebVTT", "JSON", "CSV", "Hub", "Trainer", "WER", "CER"}
-LATIN_ALLOWED |= {"API", "MCP", "Gradio", "https", "English", "GPU"}
+LATIN_ALLOWED |= {"API", "MCP", "Gradio", "https", "English", "GPU", "KenLM"}
 
 
 def test_both_languages_have_the_same_keys_and_placeholders() -> None:
@@ -260,3 +260,19 @@ def test_a_value_written_before_a_page_asked_is_in_both_languages() -> None:
     shown = both_languages("live_hint_listening")
     assert '<span lang="hy">Լսում եմ…</span>' in shown
     assert '<span lang="en">Listening…</span>' in shown
+
+
+def test_the_decoders_descriptions_in_armenian(model_dir) -> None:
+    from hyasr_space.alignment import DESCRIPTION
+    from hyasr_space.decoding import GREEDY_DESCRIPTION
+    from hyasr_space.transcriber import Transcriber
+    from hyasr_space.web.messages import description
+
+    lm = Transcriber.load(str(model_dir), settings=Settings(warm_up=False)).lm
+    assert lm is not None
+    english = lm.describe()  # "beam search + 3-gram KenLM (alpha 0.5, ...)", as lm.py says it
+    armenian = description("hy", english)
+    assert armenian.startswith("ճառագայթային որոնում + ") and "`alpha " in armenian, armenian
+    assert description("hy", GREEDY_DESCRIPTION) == strings.HY["describe_greedy"]
+    assert description("hy", DESCRIPTION) == strings.HY["describe_align"]
+    assert description("en", english) == english

@@ -23,7 +23,7 @@ from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .language import request_language
-from .messages import hyasr_error, notes, page_error
+from .messages import description, hyasr_error, notes, page_error
 from .model_panel import model_dropdown, serving
 from .result_panel import confidence_view, result_panel, word_table_rows
 from .session_files import SessionFiles, close_session_files
@@ -77,7 +77,8 @@ def info(result: Transcription, seconds: float, language: str = ENGLISH) -> str:
     the page's `language`."""
     lines = [
         f"**{say(language, 'info_model')}** `{result.model}`",
-        f"**{say(language, 'info_words_from')}** {html.escape(result.best.description)}",
+        f"**{say(language, 'info_words_from')}** "
+        + html.escape(description(language, result.best.description)),
         say(language, "info_aligned", duration=result.duration, seconds=seconds),
     ]
     lines += notes(language, result.notices)

@@ -16,7 +16,8 @@ import re
 
 import gradio as gr
 
-from ..decoding import NO_LM_NOTICE
+from ..alignment import DESCRIPTION as ALIGN_DESCRIPTION
+from ..decoding import GREEDY_DESCRIPTION, NO_LM_NOTICE
 from ..errors import (
     AudioDecodeError,
     AudioTooLongError,
@@ -86,6 +87,14 @@ def both_languages(key: str, **values: object) -> str:
     return f'<span class="{BOTH_CLASS}">{spans}</span>'
 
 
+# The decoders' descriptions (decoding.py, lm.py, alignment.py), as the details show them.
+DESCRIPTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_pattern(re.escape(GREEDY_DESCRIPTION)), "describe_greedy"),
+    (_pattern(r"beam search \+ (?P<order>\d+)-gram KenLM \((?P<settings>.*)\)"), "describe_lm"),
+    (_pattern(re.escape(ALIGN_DESCRIPTION)), "describe_align"),
+)
+
+
 def page_error(language: str, key: str, title: str, **values: object) -> gr.Error:
     """A `gr.Error` from the catalogue: message `key` (filled with `values`, escaped, since
     Gradio renders error text as HTML) under the title `title`."""
@@ -135,9 +144,19 @@ def error_message(language: str, error: HyasrError) -> str:
 def notice(language: str, english: str) -> str:
     """A notice (not escaped) in the page's language; one the catalogue does not know
     stays as it is."""
+    return _translated(language, english, NOTICES)
+
+
+def description(language: str, english: str) -> str:
+    """A decoder's description (not escaped) in the page's language; its settings (names
+    of knobs and numbers) as code."""
+    return _translated(language, english, DESCRIPTIONS)
+
+
+def _translated(language: str, english: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str:
     if language == ENGLISH:
         return english
-    for pattern, key in NOTICES:
+    for pattern, key in table:
         found = pattern.fullmatch(english.strip())
         if found:
             return text(language, key, **found.groupdict())

@@ -17,7 +17,7 @@ from ..settings import GREEDY, LM
 from ..subtitles import SEGMENT_COLUMNS
 from . import speech_view
 from .decoder_panel import DECODER_KEYS
-from .messages import notes
+from .messages import description, notes
 from .strings import EN, ENGLISH, text, ui
 
 DIFFERS = "differs"
@@ -171,15 +171,19 @@ def transcription_info(
     package writes them."""
     lines = [
         f"**{text(language, 'info_model')}** `{result.model}`",
-        f"**{text(language, 'info_from')}** {html.escape(result.best.description)}",
+        f"**{text(language, 'info_from')}** {_described(language, result.best)}",
     ]
     compared = text(language, "info_compared")
-    lines += [f"**{compared}** {html.escape(t.description)}" for t in result.transcripts[:-1]]
+    lines += [f"**{compared}** {_described(language, t)}" for t in result.transcripts[:-1]]
     lines.append(text(language, timing, duration=result.duration, seconds=seconds))
     if not result.best.text:
         lines.append(text(language, "info_no_speech"))
     lines += notes(language, result.notices)
     return "  \n".join(lines)
+
+
+def _described(language: str, transcript: Transcript) -> str:
+    return html.escape(description(language, transcript.description))
 
 
 def word_diff(

@@ -20,6 +20,10 @@ def head() -> str:
     toasts = json.dumps(TOASTS_HY, ensure_ascii=False)
     names = f"window.HYASR_HEADERS = {headers}; window.HYASR_TABS = {tabs};"
     names += f" window.HYASR_TOASTS = {toasts};"
+    # The Share button's words: Gradio writes them into the button's script, once, in
+    # English (gr.DeepLinkButton), and puts its label back a second after a click.
+    share = json.dumps({EN[k]: HY[k] for k in ("share", "share_done")}, ensure_ascii=False)
+    names += f" window.HYASR_SHARE = {share};"
     scripts = [f"<script>{names}</script>"]
     scripts += [f"<script>{(ASSETS / n).read_text(encoding='utf-8')}</script>" for n in SCRIPTS]
     return "\n".join(scripts)

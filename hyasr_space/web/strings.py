@@ -158,6 +158,10 @@ EN: dict[str, str] = {
         "{model} could not be loaded ({detail}). Using the bundled demo model instead: it is "
         "small and far less accurate."
     ),
+    # The decoders' descriptions (messages.DESCRIPTIONS recognises them)
+    "describe_greedy": "greedy CTC (no language model)",
+    "describe_lm": "beam search + {order}-gram KenLM (`{settings}`)",
+    "describe_align": "forced alignment of the given text (CTC Viterbi)",
     # The Live tab's messages (live_tab.py)
     "live_hint_idle": "Press Record and speak; the text appears here.",
     "live_hint_listening": "Listening…",
@@ -335,6 +339,9 @@ HY: dict[str, str] = {
         "{model}-ը չհաջողվեց բեռնել ({detail})։ Փոխարենը օգտագործվում է ներառված փորձնական "
         "մոդելը. այն փոքր է և շատ ավելի քիչ ճշգրիտ։"
     ),
+    "describe_greedy": "ագահ CTC (առանց լեզվական մոդելի)",
+    "describe_lm": "ճառագայթային որոնում + {order}-գրամ KenLM (`{settings}`)",
+    "describe_align": "տրված տեքստի հարկադիր համադրում (CTC Վիտերբի)",
     "live_hint_idle": "Սեղմեք «Ձայնագրել» և խոսեք. տեքստը կհայտնվի այստեղ։",
     "live_hint_listening": "Լսում եմ…",
     "live_hint_nothing": "Ոչինչ չլսվեց։",

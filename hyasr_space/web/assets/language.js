@@ -33,6 +33,15 @@
     return url ? import(url) : null;
   }
 
+  // A text node's words in the page's language, by a table {English: Armenian}.
+  function swap(node, table) {
+    const name = node.data.trim();
+    const english = Object.keys(table).find((k) => k === name || table[k] === name);
+    if (!english) return;
+    const shown = current === "hy" ? table[english] : english;
+    if (name !== shown) node.data = node.data.replace(name, shown);
+  }
+
   function headers() {
     const names = window.HYASR_HEADERS || {};
     for (const th of document.querySelectorAll("th[title]")) {
@@ -43,15 +52,16 @@
           && span.firstChild.data !== shown) span.firstChild.data = shown;
     }
     // Toast headings: Gradio shows the message's type ("Error"), untranslated.
-    const toasts = window.HYASR_TOASTS || {};
-    for (const title of document.querySelectorAll(".toast-title")) {
-      for (const node of title.childNodes) {
-        if (node.nodeType !== 3 || !node.data.trim()) continue;
-        const name = node.data.trim();
-        const english = Object.keys(toasts).find((k) => k === name || toasts[k] === name);
-        if (!english) continue;
-        const shown = current === "hy" ? toasts[english] : english;
-        if (name !== shown) node.data = node.data.replace(name, shown);
+    // The Share button: Gradio writes its words, in English.
+    const texts = [
+      [".toast-title", window.HYASR_TOASTS || {}],
+      ["button[id^=gradio-share-link-button]", window.HYASR_SHARE || {}],
+    ];
+    for (const [selector, table] of texts) {
+      for (const element of document.querySelectorAll(selector)) {
+        for (const node of element.childNodes) {
+          if (node.nodeType === 3 && node.data.trim()) swap(node, table);
+        }
       }
     }
     // Tab names: Gradio draws them once, so a switch after that renames them here.
