@@ -29,9 +29,11 @@ from hyasr_space.web.strings import EN, HY, TOASTS_HY
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 # Visible text with Latin words, outside what is content rather than interface: code (the
-# model's id), the model card's own text, text fields, table cells, the language switch.
+# model's id), the model card's own text, text fields, table cells, the names of the files
+# to download, the language switch.
 UNTRANSLATED = """(allowed) => {
-  const skip = "code, .hyasr-content, textarea, input, [role=gridcell], #hyasr-language";
+  const skip = "code, .hyasr-content, textarea, input, [role=gridcell], .file-preview, "
+    + "#hyasr-language";
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
