@@ -64,9 +64,10 @@
         }
       }
     }
-    // Tab names: Gradio draws them once, so a switch after that renames them here.
+    // Tab names: Gradio draws them once, so a switch after that renames them here; also
+    // in the hidden copy Gradio measures to decide which tabs fit in the row.
     const tabs = window.HYASR_TABS || {};
-    for (const tab of document.querySelectorAll("[role=tab]")) {
+    for (const tab of document.querySelectorAll("[role=tab], .tab-container button")) {
       const label = [...tab.childNodes].find((n) => n.nodeType === 3 && n.data.trim());
       if (!label) continue;
       const name = label.data.trim();
