@@ -10,17 +10,30 @@ from pathlib import Path
 
 import pytest
 from servers import app_settings, serve
-from test_browser import DESKTOP, PHONE, TIMEOUT_MS, _local_only, expect, launch_chromium
+from test_browser import (
+    DESKTOP,
+    PHONE,
+    TIMEOUT_MS,
+    _local_only,
+    expect,
+    launch_chromium,
+    read_error,
+    toast,
+    upload,
+    words_wav,
+)
 from test_i18n import LATIN_ALLOWED
 
-from hyasr_space.web.strings import EN, HY
+from hyasr_space.web.strings import EN, HY, TOASTS_HY
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 # Visible text with Latin words, outside what is content rather than interface: code (the
-# model's id), the model card's own text, text fields, table cells, the language switch.
+# model's id), the model card's own text, text fields, table cells, the names of the files
+# to download, the language switch.
 UNTRANSLATED = """(allowed) => {
-  const skip = "code, .hyasr-content, textarea, input, [role=gridcell], #hyasr-language";
+  const skip = "code, .hyasr-content, textarea, input, [role=gridcell], .file-preview, "
+    + "#hyasr-language";
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -65,7 +78,7 @@ def test_an_armenian_browser_gets_the_page_in_armenian_every_visible_word(
         expect(page.get_by_role("radio", name="Հայերեն")).to_be_checked()
         assert untranslated(page) == []
         page.screenshot(path=screenshots / "armenian-desktop.png", full_page=True)
-        for tab in ("tab_align", "tab_card"):
+        for tab in ("tab_live", "tab_align", "tab_compare", "tab_card"):
             page.get_by_role("tab", name=HY[tab]).click()
             page.wait_for_timeout(500)
             assert untranslated(page) == [], tab
@@ -105,6 +118,62 @@ def test_an_english_browser_gets_english_and_the_switch_changes_it(browser, app_
         page.get_by_role("radio", name="English").check()
         expect(page.get_by_role("button", name=EN["transcribe"], exact=True)).to_be_visible()
         assert "lang=en" in page.url
+    finally:
+        context.close()
+
+
+def transcribe(page, language: dict[str, str]):
+    page.get_by_role("button", name=language["transcribe"], exact=True).click()
+
+
+def error_shown(page, language: dict[str, str], whole_page: bool = False) -> None:
+    """Transcribe with no audio: the error's message and the toast's heading (Gradio's
+    own "Error", which the page's script translates) in `language`; with `whole_page`,
+    no English word anywhere on the Armenian page, the toast included."""
+    transcribe(page, language)
+    heading = TOASTS_HY["Error"] if language is HY else "Error"
+    expect(toast(page).locator(".toast-title")).to_have_text(heading)
+    if whole_page:
+        left = untranslated(page)
+        assert left == [], left
+    assert read_error(page) == language["no_audio"]
+
+
+def test_what_the_server_writes_follows_the_page_s_language(
+    browser, app_url: str, tmp_path: Path
+) -> None:
+    wav = words_wav(tmp_path)
+    for locale, language, other in (("hy-AM", HY, EN), ("en-US", EN, HY)):
+        context, page = open_in(browser, app_url, locale)
+        try:
+            error_shown(page, language, whole_page=language is HY)
+            with page.expect_response(lambda response: "/gradio_api/upload" in response.url):
+                upload(page, "barev.wav", wav)
+            transcribe(page, language)
+            # The details under the result: "Model:", "Transcript from:", how long it took.
+            done = language["info_transcribed"].split("{seconds")[0].split("} ")[-1]
+            details = page.get_by_test_id("markdown").filter(has_text=done)
+            expect(details).to_be_visible()
+            assert language["info_model"] in details.inner_text(), locale
+            assert other["info_model"] not in details.inner_text(), locale
+            # Everything a result adds (details, player, tables, Share) in Armenian too.
+            expect(page.get_by_role("button", name=language["share"])).to_be_visible()
+            if language is HY:
+                page.wait_for_timeout(500)  # the page's script renames what Gradio drew
+                assert untranslated(page) == []
+        finally:
+            context.close()
+
+    # The switch: the server follows it from the next event on, both ways.
+    context, page = open_in(browser, app_url, "en-US")
+    try:
+        error_shown(page, EN)
+        page.get_by_role("radio", name="Հայերեն").check()
+        expect(page.get_by_role("button", name=HY["transcribe"], exact=True)).to_be_visible()
+        error_shown(page, HY)
+        page.get_by_role("radio", name="English").check()
+        expect(page.get_by_role("button", name=EN["transcribe"], exact=True)).to_be_visible()
+        error_shown(page, EN)
     finally:
         context.close()
 

@@ -34,12 +34,15 @@ from .compare_tab import API_NAME as COMPARE_API_NAME
 from .compare_tab import compare_tab
 from .footer import CSS as FOOTER_CSS
 from .footer import page_values, privacy_footer
+from .language import request_language
 from .live_socket import live_socket_routes
 from .live_tab import live_tab
+from .messages import CSS as MESSAGES_CSS
+from .messages import notice
 from .openai_api import add_openai_endpoint, openai_routes
 from .scripts import head
 from .speech_view import CSS as SPEECH_VIEW_CSS
-from .strings import LANGUAGE_NAMES, LANGUAGES, translations, ui
+from .strings import ENGLISH, LANGUAGE_NAMES, LANGUAGES, translations, ui
 from .transcribe_tab import API_NAME, transcribe_tab
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,7 @@ TITLE = "Armenian speech recognition"
 CSS = """
 .hyasr-banner { border-left: 4px solid #d97706; padding: 0.5em 1em; background: #fffbeb; }
 """
-CSS += SPEECH_VIEW_CSS + FOOTER_CSS
+CSS += SPEECH_VIEW_CSS + FOOTER_CSS + MESSAGES_CSS
 
 # A tab builder creates one `gr.Tab` inside the app's `gr.Tabs`; it is handed the
 # settings and the transcriber (None when no model could be loaded).
@@ -90,14 +93,13 @@ def build_demo(
         intro = gr.Markdown(_intro(transcriber))
         banner = _banner(transcriber, problem)
         notes = gr.Markdown(banner, visible=bool(banner), elem_classes=["hyasr-banner"])
-        if transcriber is not None and transcriber.model.preparing:
+        if transcriber is not None and (transcriber.model.preparing or transcriber.notices):
             # int8 is on its way (runtime/precision.py): a page opened after the switch, or after
-            # a failed export, says what serves then
-            demo.load(
-                lambda: _header(transcriber, problem),
-                outputs=[intro, notes],
-                api_visibility="private",
-            )
+            # a failed export, says what serves then; and the notices in the page's language.
+            def header(request: gr.Request | None = None) -> tuple[str, Any]:
+                return _header(transcriber, problem, request_language(request))
+
+            demo.load(header, outputs=[intro, notes], api_visibility="private")
         with gr.Tabs():
             with gr.Tab(ui("tab_transcribe")):
                 page = transcribe_tab(settings, transcriber, problem)
@@ -154,19 +156,23 @@ def _intro(transcriber: Transcriber | None) -> str:
     return ui("intro") + f"  \n`{transcriber.describe()}`"
 
 
-def _header(transcriber: Transcriber | None, problem: str | None) -> tuple[str, Any]:
-    banner = _banner(transcriber, problem)
+def _header(
+    transcriber: Transcriber | None, problem: str | None, language: str = ENGLISH
+) -> tuple[str, Any]:
+    banner = _banner(transcriber, problem, language)
     return _intro(transcriber), gr.update(value=banner, visible=bool(banner))
 
 
-def _banner(transcriber: Transcriber | None, problem: str | None) -> str:
-    # The details come from the model loader in English (they name files and repos).
+def _banner(transcriber: Transcriber | None, problem: str | None, language: str = "") -> str:
+    # The details come from the model loader in English (they name files and repos); the
+    # notices the catalogue knows are in the page's language once the page asks (header).
     if problem is not None:
         return "**" + ui("no_model") + f"** {html.escape(problem)}"
     notices = transcriber.notices if transcriber else ()
     if not notices:
         return ""
-    return "**" + ui("note") + "** " + "\n\n".join(html.escape(n) for n in notices)
+    shown = (html.escape(notice(language, n) if language else n) for n in notices)
+    return "**" + ui("note") + "** " + "\n\n".join(shown)
 
 
 def launch(

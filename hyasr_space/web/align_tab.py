@@ -22,10 +22,13 @@ from ..settings import Settings
 from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
+from .language import request_language
+from .messages import description, hyasr_error, notes, page_error
 from .model_panel import model_dropdown, serving
 from .result_panel import confidence_view, result_panel, word_table_rows
 from .session_files import SessionFiles, close_session_files
-from .strings import EN, ui
+from .strings import EN, ENGLISH, ui
+from .strings import text as say
 from .transcribe_tab import TranscribePage
 
 __all__ = ["API_NAME", "align_recording", "align_tab", "confidence_view", "wire_realign"]
@@ -43,38 +46,42 @@ def align_recording(
     files: SessionFiles | None,
     progress: gr.Progress,
     limits: CaptionLimits,
+    language: str = ENGLISH,
 ) -> tuple[Transcription, float, SessionFiles, list[str]]:
     """Align `text` to the recording; the result, the seconds it took, the session's
-    files and the paths of its SRT, WebVTT and JSON downloads. User errors -> gr.Error."""
+    files and the paths of its SRT, WebVTT and JSON downloads. User errors -> gr.Error,
+    in the page's `language`."""
     if transcriber is None:
-        raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
+        raise page_error(language, "unavailable", "unavailable_title", problem=problem)
     if not audio:
-        raise gr.Error("Record or upload some audio first.", title="No audio")
+        raise page_error(language, "no_audio", "no_audio_title")
     started = time.perf_counter()
     try:
         result = transcriber.align(
             audio,
             text or "",
             progress=lambda done, total: progress(
-                (done, total), desc="Recognising speech", unit="windows"
+                (done, total), desc=say(language, "progress"), unit=say(language, "progress_unit")
             ),
         )
     except HyasrError as error:
-        raise gr.Error(html.escape(str(error)), title="Cannot align") from error
+        raise hyasr_error(language, error, "cannot_align") from error
     if files is None or files.closed:
         files = SessionFiles()
     paths = files.write_transcription(result, limits=limits)
     return result, time.perf_counter() - started, files, [str(p) for p in paths.values()]
 
 
-def info(result: Transcription, seconds: float) -> str:
-    """Which model, which text, how long; the notices (a poor match, foreign words)."""
+def info(result: Transcription, seconds: float, language: str = ENGLISH) -> str:
+    """Which model, which text, how long; the notices (a poor match, foreign words); in
+    the page's `language`."""
     lines = [
-        f"**Model:** `{result.model}`",
-        f"**Words from:** {html.escape(result.best.description)}",
-        f"{result.duration:.1f} s of audio, aligned in {seconds:.1f} s.",
+        f"**{say(language, 'info_model')}** `{result.model}`",
+        f"**{say(language, 'info_words_from')}** "
+        + html.escape(description(language, result.best.description)),
+        say(language, "info_aligned", duration=result.duration, seconds=seconds),
     ]
-    lines += [f"**Note:** {html.escape(notice)}" for notice in result.notices]
+    lines += notes(language, result.notices)
     return "  \n".join(lines)
 
 
@@ -105,15 +112,18 @@ def wire_realign(
         text: str,
         files: SessionFiles | None,
         model: str | None = None,
+        request: gr.Request | None = None,  # Gradio's: the page's language (language.py)
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
-        with serving(model, transcriber, settings, progress) as chosen:
+        language = request_language(request)
+        with serving(model, transcriber, settings, progress, language=language) as chosen:
             result, seconds, files, paths = align_recording(
-                chosen, problem, audio, text, files, progress, limits
+                chosen, problem, audio, text, files, progress, limits, language
             )
         table = segments_table(result.best, result.duration, limits)
         rows = word_table_rows(result)
-        return result.best.text, [], [], info(result, seconds), rows, table, paths, files, result
+        details = info(result, seconds, language)
+        return result.best.text, [], [], details, rows, table, paths, files, result
 
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     # After a transcription and after a re-alignment alike.
@@ -163,15 +173,17 @@ def align_tab(settings: Settings, transcriber: Transcriber | None) -> None:
         text: str,
         files: SessionFiles | None,
         model: str | None = None,
+        request: gr.Request | None = None,  # Gradio's: the page's language (language.py)
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
-        with serving(model, transcriber, settings, progress) as chosen:
+        language = request_language(request)
+        with serving(model, transcriber, settings, progress, language=language) as chosen:
             result, seconds, files, paths = align_recording(
-                chosen, problem, audio, text, files, progress, limits
+                chosen, problem, audio, text, files, progress, limits, language
             )
         return (
             confidence_view(result.best, settings.doubtful_confidence),
-            info(result, seconds),
+            info(result, seconds, language),
             word_rows(result.best),
             segments_table(result.best, result.duration, limits),
             paths,

@@ -34,30 +34,32 @@ from ..card import (
 from ..settings import Settings
 from ..text import SCORING_NORMALISATION
 from ..transcriber import Transcriber
-from .strings import ui
+from .language import request_language
+from .strings import ENGLISH, text, ui
 
 __all__ = ["CardTab", "build_card_tab", "card_panel_values", "model_card_tab"]
 
-# The card's figures used its author's text normalisation; ours is stated beside them.
-_SCORING = (
-    "The figures are the card's own, scored with its author's text normalisation. "
-    f"`hyasr eval` and the Compare tab score every model alike: {SCORING_NORMALISATION}"
-)
 CARD_TAB_LABEL = ui("tab_card")  # a translation key (strings.py)
-_NO_CARD = "_No model card to show._"
 
 
-def _status_markdown(report: ModelCardReport) -> str:
-    lines = [f"**{describe_source(report)}**", "", _SCORING]
+def _status_markdown(report: ModelCardReport, language: str) -> str:
+    # The card's figures used its author's text normalisation; ours is stated beside them
+    # (the normalisation's description is text.py's, in English, like the card's words).
+    scoring = text(language, "card_scoring", normalisation=SCORING_NORMALISATION)
+    lines = [f"**{describe_source(report)}**", "", scoring]
     if report.warnings:
         lines += ["", *(f"- ⚠️ {warning}" for warning in report.warnings)]
     return "\n".join(lines)
 
 
-def card_panel_values(report: ModelCardReport) -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
-    """What the tab's four components show: status and warnings, metrics, curve, card body."""
-    body = report.card_markdown.strip() or _NO_CARD
-    return _status_markdown(report), metrics_table(report), training_curve(report), body
+def card_panel_values(
+    report: ModelCardReport, language: str = ENGLISH
+) -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
+    """What the tab's four components show: status and warnings, metrics, curve, card body
+    (the card's own words as they are; ours in the page's `language`)."""
+    body = report.card_markdown.strip() or f"_{text(language, 'card_none')}_"
+    status = _status_markdown(report, language)
+    return status, metrics_table(report), training_curve(report), body
 
 
 @dataclass
@@ -90,25 +92,27 @@ def build_card_tab(
     called with the values of ``inputs`` (e.g. a model dropdown) each time the tab loads.
     """
 
-    def show(refresh: bool, *values: Any) -> tuple[Any, ...]:
+    def show(refresh: bool, language: str, *values: Any) -> tuple[Any, ...]:
         try:
             model_ref = model_ref_getter(*values)
         except Exception as error:  # the app may have no model yet: say so in the tab
-            reason = f"No model loaded ({type(error).__name__}: {error})."
+            reason = text(language, "card_no_model", reason=f"{type(error).__name__}: {error}")
             report = ModelCardReport.unavailable("(no model)", reason)
         else:
             report = load_card_report(
                 model_ref, refresh=refresh, cache_dir=cache_dir, settings=settings
             )
-        status, metrics, curve, body = card_panel_values(report)
+        status, metrics, curve, body = card_panel_values(report, language)
         # No training log (the bundled model's card has none): no empty chart either.
         return status, metrics, gr.update(value=curve, visible=not curve.empty), body
 
-    def load(*values: Any) -> tuple[Any, ...]:
-        return show(False, *values)
+    # `request` first: Gradio fills in only the parameters before *values (the page's
+    # language, language.py); called from Python with no arguments, it is English.
+    def load(request: gr.Request | None = None, *values: Any) -> tuple[Any, ...]:
+        return show(False, request_language(request), *values)
 
-    def refresh(*values: Any) -> tuple[Any, ...]:
-        return show(True, *values)
+    def refresh(request: gr.Request | None = None, *values: Any) -> tuple[Any, ...]:
+        return show(True, request_language(request), *values)
 
     with gr.Tab(label) as tab:
         gr.Markdown(ui("card_legend"))

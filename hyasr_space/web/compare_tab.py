@@ -17,17 +17,13 @@ from ..models import offered_models
 from ..settings import DECODER_CHOICES, LM, Settings
 from ..transcriber import Transcriber
 from .decoder_panel import DECODER_KEYS
+from .language import request_language
+from .messages import hyasr_error, notice, page_error
 from .model_panel import model_dropdown, serving
 from .result_panel import DIFFERS
 from .strings import ui
 
 API_NAME = "compare"
-# What the server writes (English, as the app's other messages); the labels are in
-# strings.py, in both languages.
-LABELS = {
-    "no_audio": "Record or upload some audio first.",
-    "cannot": "Cannot compare",
-}
 _COLOURS = {DIFFERS: "#fbbf24"}
 
 
@@ -65,24 +61,26 @@ def compare_tab(settings: Settings, transcriber: Transcriber | None) -> None:
         first_model: str | None = None,
         second_model: str | None = None,
         decoder: str = LM,
+        request: gr.Request | None = None,  # Gradio's: the page's language (language.py)
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
+        language = request_language(request)
         if not audio:
-            raise gr.Error(LABELS["no_audio"], title=LABELS["cannot"])
+            raise page_error(language, "no_audio", "cannot_compare")
         with (
-            serving(first_model, transcriber, settings, progress) as one,
-            serving(second_model, transcriber, settings, progress) as two,
+            serving(first_model, transcriber, settings, progress, language=language) as one,
+            serving(second_model, transcriber, settings, progress, language=language) as two,
         ):
             if one is None or two is None:
-                raise gr.Error("No model is loaded.", title=LABELS["cannot"])
+                raise page_error(language, "no_model_loaded", "cannot_compare")
             try:
                 comparison = compare(audio, [one, two], decoder)
             except HyasrError as error:
-                raise gr.Error(html.escape(str(error)), title=LABELS["cannot"]) from error
+                raise hyasr_error(language, error, "cannot_compare") from error
         left, right = highlighted(*comparison.texts)
         lines = [
             f"**{html.escape(result.model)}** ({result.best.decoder}): "
-            + "; ".join(html.escape(n) for n in result.notices)
+            + "; ".join(html.escape(notice(language, n)) for n in result.notices)
             for result in comparison.results
             if result.notices
         ]

@@ -53,22 +53,21 @@ from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .decoder_panel import decoder_controls, lm_settings
+from .language import event_language
 from .live_sessions import LIVE_SESSIONS, STALE_S, LiveSession, LiveSessions, StreamSlots
 from .live_socket import SCRIPT_PATH
+from .messages import both_languages, hyasr_error, notes, notice, page_error
 from .model_panel import held_model, is_loaded, model_dropdown
 from .result_panel import WORD_COLUMNS, confidence_view, result_panel, transcription_values
 from .session_files import SessionFiles
-from .strings import ENGLISH, ui
-from .strings import text as written  # `text` is the tab's transcript box
+from .strings import text as say
+from .strings import ui
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
-LAG_NOTICE = (
-    "**Live mode lags on this hardware:** recognising a second of speech takes more than "
-    "a second here, so the text falls behind the speaker. Transcribe a recording on the "
-    "Transcribe tab instead"
-)
+# What the server writes is in the language of the page whose event runs (the handlers
+# here ask `event_language()`; strings.py holds the words).
 # The page's side (static/live_client.js), loaded from the app's own root on first use.
 CLIENT = SCRIPT_PATH.format(name="live_client.js")
 _LOAD = (
@@ -141,14 +140,13 @@ def live_tab(
         try:
             return lm_settings(defaults, *values)
         except HyasrError as error:
-            raise gr.Error(html.escape(str(error)), title="Invalid settings") from error
+            raise hyasr_error(event_language(), error, "invalid_settings") from error
 
     def announce(name: str | None) -> Any:
         """Record's first step: say so when the chosen model must be loaded first."""
         if is_loaded(name, settings):
             return gr.skip()
-        # Server-written, in English as the tab's other messages (strings.py has both).
-        return written(ENGLISH, "live_model_loading", model=html.escape(str(name)))
+        return say(event_language(), "live_model_loading", model=html.escape(str(name)))
 
     def arm(
         session: LiveSession | None, name: str | None, choice: str, *lm: Any
@@ -169,8 +167,8 @@ def live_tab(
             except ModelUnavailableError as error:
                 slots.release(session)
                 session.slots = None
-                refused = written(
-                    ENGLISH, "live_model_unavailable", model=html.escape(str(name)),
+                refused = say(
+                    event_language(), "live_model_unavailable", model=html.escape(str(name)),
                     reason=html.escape(str(error)),
                 )  # fmt: skip
                 return (
@@ -208,12 +206,12 @@ def live_tab(
         started = time.perf_counter()
         sessions.forget(session)
         result = session.end()
-        notes = [f"**{html.escape(stopped)}**"] if stopped else []
+        lines = [f"**{html.escape(notice(event_language(), stopped))}**"] if stopped else []
         if session.stream.lagging:
-            notes.append(lag_notice(session.stream))
+            lines.append(lag_notice(session.stream))
         return (
             _live_html(session.stream.latest, done=True),
-            "  \n".join(notes),
+            "  \n".join(lines),
             *_result(session, result, time.perf_counter() - started, limits, doubtful),
             gr.Timer(active=False),
             session,
@@ -236,7 +234,7 @@ def live_tab(
             if session.stopped is not None and session.drained():
                 return (*finish(session, stopped=session.stopped), *skip)
             if time.monotonic() - session.last_seen >= STALE_S:
-                gone = f"The page sent no audio for {STALE_S:g} s; live mode stopped."
+                gone = say(event_language(), "live_page_gone", seconds=STALE_S)
                 return (*finish(session, stopped=gone), *skip)
             stream, partial = session.stream, session.partial
             note = _status(session)
@@ -249,14 +247,14 @@ def live_tab(
 
     def decode_again(session: LiveSession | None, choice: str, *lm: Any) -> tuple[Any, ...]:
         if session is None or session.stream is None or not session.stream.finished:
-            raise gr.Error("Record something first; the settings apply when it ends.")
+            raise page_error(event_language(), "live_record_first", "cannot_decode")
         started = time.perf_counter()
         try:
             result = session.stream.decode(
                 choice, own_lm(lm_options(*lm), session.stream.transcriber)
             )
         except HyasrError as error:
-            raise gr.Error(html.escape(str(error)), title="Cannot decode") from error
+            raise hyasr_error(event_language(), error, "cannot_decode") from error
         return (*_result(session, result, time.perf_counter() - started, limits, doubtful), session)
 
     # Record: the page opens the microphone first (in the click, as browsers want), and
@@ -349,7 +347,8 @@ def _result(
     if session.files.closed:
         session.files = SessionFiles(prefix="hyasr-live-")
     paths = session.files.write_transcription(result, limits=limits)
-    text, greedy_view, lm_view, info, rows = transcription_values(result, seconds)
+    values = transcription_values(result, seconds, event_language(), "info_decoded")
+    text, greedy_view, lm_view, info, rows = values
     table = segments_table(result.best, result.duration, limits)
     audio = session.stream.recording if session.stream is not None else None
     both = result.get(GREEDY) is not None and result.get(LM) is not None
@@ -357,7 +356,7 @@ def _result(
         text,
         greedy_view,
         lm_view,
-        info.replace("transcribed in", "decoded in"),
+        info,
         rows,
         table,
         [str(path) for path in paths.values()],
@@ -389,31 +388,30 @@ def _unchanged(
 
 def _status(session: LiveSession) -> Any:
     """Notes about the stream while it runs (the page itself says how far behind it is)."""
-    stream = session.stream
-    lines = [f"**Note:** {html.escape(note)}" for note in dict.fromkeys(session.notes)]
+    stream, language = session.stream, event_language()
+    lines = notes(language, list(dict.fromkeys(session.notes)))
     if stream is not None and stream.lagging:
         lines.append(lag_notice(stream))
     elif stream is not None and stream.step_s > stream.settings.live_step_s * 1.5:
-        lines.append(f"The text updates every {stream.step_s:.1f} s on this hardware.")
+        lines.append(say(language, "live_updates_every", seconds=stream.step_s))
     return "  \n".join(lines) if lines else gr.skip()
 
 
 def busy_notice(slots: StreamSlots) -> str:
-    return (
-        f"**Live mode is busy:** {slots.open} live streams are open, the most this server "
-        f"takes at once (`HYASR_LIVE_MAX_STREAMS`={slots.limit}); this recording was not "
-        "heard. Stop, and record again in a minute, or record on the Transcribe tab."
-    )
+    return say(event_language(), "live_busy", open=slots.open, limit=slots.limit)
 
 
 def lag_notice(stream: LiveStream) -> str:
     """What to do about a stream that falls behind, by what the model runs on now."""
     model = stream.transcriber.model
+    language = event_language()
     if model.preparing == "int8":
-        return f"{LAG_NOTICE}; a faster int8 model is being prepared and takes over when ready."
-    if model.device == "cpu" and model.dtype != "int8":
-        return f"{LAG_NOTICE}, or run the app with `HYASR_DTYPE=int8` (several times faster)."
-    return f"{LAG_NOTICE}: live mode needs a faster machine or a GPU for this model."
+        advice = "live_lag_int8"
+    elif model.device == "cpu" and model.dtype != "int8":
+        advice = "live_lag_cpu"
+    else:
+        advice = "live_lag_gpu"
+    return say(language, "live_lag") + say(language, advice)
 
 
 def _live_html(partial: Partial | None, done: bool = False, listening: bool = False) -> str:
@@ -421,12 +419,14 @@ def _live_html(partial: Partial | None, done: bool = False, listening: bool = Fa
     that the page fills while recording ("3.2 s behind", or why the server stopped)."""
     behind = '<div class="hyasr-live-behind" style="opacity: 0.7"></div>'
     if partial is None or not partial.text:
+        # In both languages, the page's shown (this HTML is also the tab's first value,
+        # written before any page asked for a language)
         if done:
-            hint = "Nothing was heard."
+            hint = both_languages("live_hint_nothing")
         elif listening:
-            hint = "Listening…"
+            hint = both_languages("live_hint_listening")
         else:
-            hint = "Press Record and speak; the text appears here."
+            hint = both_languages("live_hint_idle")
         return f'<div class="hyasr-live"><span class="hyasr-live-hint">{hint}</span></div>{behind}'
     stable = html.escape(partial.stable)
     pending = html.escape("" if done else partial.pending)

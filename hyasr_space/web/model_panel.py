@@ -21,17 +21,13 @@ from ..errors import ModelUnavailableError
 from ..models import model_info, offered_models, shared_pool, unavailable_message
 from ..settings import Settings
 from ..transcriber import Transcriber
-from .strings import ui
+from .language import request_language
+from .strings import ENGLISH, text, ui
 
-# What the server writes (English, as the app's other messages); the labels are in
-# strings.py, in both languages.
-LABELS = {
-    "loading": "Loading {model} (first use; later requests need not wait)",
-    "unavailable": "Model unavailable",
-    "default": "the Space's model",
-    "loaded": "loaded",
-    "not_loaded": "loads on first use",
-}
+# What the server writes is in the page's language (strings.py: model_loading,
+# model_unavailable, model_loaded, model_not_loaded); the choices' names are set when the
+# page is built, in English.
+LABELS = {"default": "the Space's model"}
 
 
 def model_dropdown(
@@ -52,8 +48,12 @@ def model_dropdown(
         info=info or ui("model_info"),
     )
     about = gr.Markdown(value="")
+
+    def about_model(name: str | None, request: gr.Request | None = None) -> str:
+        return describe_model(name, settings, request_language(request))
+
     dropdown.change(
-        lambda name: describe_model(name, settings),
+        about_model,
         inputs=[dropdown],
         outputs=[about],
         api_visibility="private",
@@ -66,13 +66,14 @@ def _choice_label(name: str, settings: Settings) -> str:
     return f"{name} ({LABELS['default']})" if name == settings.model else name
 
 
-def describe_model(name: str | None, settings: Settings) -> str:
-    """Size, licence (non-commercial flagged), the card's headline WER, whether loaded."""
+def describe_model(name: str | None, settings: Settings, language: str = ENGLISH) -> str:
+    """Size, licence (non-commercial flagged), the card's headline WER, whether loaded
+    (that in `language`; the card's figures as models.py writes them)."""
     if not name:
         return ""
     info = model_info(name, settings)
     loaded = name == settings.model or shared_pool(settings).is_loaded(name)
-    state = LABELS["loaded"] if loaded else LABELS["not_loaded"]
+    state = text(language, "model_loaded" if loaded else "model_not_loaded")
     warning = "⚠️ " if info.noncommercial else ""
     return html.escape(f"{warning}{info.describe()} · {state}")
 
@@ -83,21 +84,25 @@ def serving(
     default: Transcriber | None,
     settings: Settings,
     progress: Callable[..., Any] | None = None,
+    *,
+    language: str = ENGLISH,
 ) -> Iterator[Transcriber | None]:
     """The transcriber for a request on model `name` (the default one for None, "" or
-    the Space's model); another model is loaded now if need be, with `progress` told."""
+    the Space's model); another model is loaded now if need be, with `progress` told
+    (in the page's `language`)."""
     if not name or name == settings.model:
         yield default
         return
     pool = shared_pool(settings)
     if progress is not None and not pool.is_loaded(name):
-        progress(0, desc=LABELS["loading"].format(model=name))
+        progress(0, desc=text(language, "model_loading", model=name))
     try:
         with pool.use(name) as transcriber:
             yield transcriber
     except ModelUnavailableError as error:
         message = unavailable_message(name, error)
-        raise gr.Error(html.escape(message), title=LABELS["unavailable"]) from error
+        title = text(language, "model_unavailable")
+        raise gr.Error(html.escape(message), title=title) from error
 
 
 def held_model(

@@ -17,7 +17,8 @@ from ..settings import GREEDY, LM
 from ..subtitles import SEGMENT_COLUMNS
 from . import speech_view
 from .decoder_panel import DECODER_KEYS
-from .strings import EN, ui
+from .messages import description, notes
+from .strings import EN, ENGLISH, text, ui
 
 DIFFERS = "differs"
 WORD_COLUMNS = ["decoder", "word", "start (s)", "end (s)", "confidence"]
@@ -125,8 +126,11 @@ def confidence_view(
     return view
 
 
-def transcription_values(result: Transcription, seconds: float) -> tuple[Any, ...]:
-    """The best text, the greedy and LM comparison views, the details and the word rows."""
+def transcription_values(
+    result: Transcription, seconds: float, language: str = ENGLISH, timing: str = "info_transcribed"
+) -> tuple[Any, ...]:
+    """The best text, the greedy and LM comparison views, the details (in `language`,
+    `timing` their catalogue key for how long it took) and the word rows."""
     greedy, lm = result.get(GREEDY), result.get(LM)
     greedy_view: list[tuple[str, str | None]] = []
     lm_view: list[tuple[str, str | None]] = []
@@ -136,7 +140,7 @@ def transcription_values(result: Transcription, seconds: float) -> tuple[Any, ..
         result.best.text,
         greedy_view,
         lm_view,
-        transcription_info(result, seconds),
+        transcription_info(result, seconds, language, timing),
         word_table_rows(result),
     )
 
@@ -156,18 +160,30 @@ def word_table_rows(result: Transcription) -> list[list[Any]]:
     ]
 
 
-def transcription_info(result: Transcription, seconds: float) -> str:
-    """Which model, which decoders, how long; the notices."""
+def transcription_info(
+    result: Transcription,
+    seconds: float,
+    language: str = ENGLISH,
+    timing: str = "info_transcribed",
+) -> str:
+    """Which model, which decoders, how long (`timing`: its catalogue key); the notices.
+    In the page's `language`; the decoders' descriptions (their settings) stay as the
+    package writes them."""
     lines = [
-        f"**Model:** `{result.model}`",
-        f"**Transcript from:** {html.escape(result.best.description)}",
+        f"**{text(language, 'info_model')}** `{result.model}`",
+        f"**{text(language, 'info_from')}** {_described(language, result.best)}",
     ]
-    lines += [f"**Compared with:** {html.escape(t.description)}" for t in result.transcripts[:-1]]
-    lines.append(f"{result.duration:.1f} s of audio, transcribed in {seconds:.1f} s.")
+    compared = text(language, "info_compared")
+    lines += [f"**{compared}** {_described(language, t)}" for t in result.transcripts[:-1]]
+    lines.append(text(language, timing, duration=result.duration, seconds=seconds))
     if not result.best.text:
-        lines.append("No speech was recognised.")
-    lines += [f"**Note:** {html.escape(notice)}" for notice in result.notices]
+        lines.append(text(language, "info_no_speech"))
+    lines += notes(language, result.notices)
     return "  \n".join(lines)
+
+
+def _described(language: str, transcript: Transcript) -> str:
+    return html.escape(description(language, transcript.description))
 
 
 def word_diff(

@@ -4,14 +4,11 @@ Two ways out of it. Labels, buttons, hints and help text are `ui(key)`: a transl
 key that Gradio's frontend looks up in the browser (`gr.I18n`, whose dictionaries
 `translations` makes, with the limits of these settings filled in), so one page serves
 both languages and a switch needs no round trip. What the server writes after an event
-(errors, the details under a result) is `text(language, key, ...)`, in the session's
-language (language.py); the API's callers get English.
+(errors, the details under a result, notices) is `text(language, key, ...)`, in the
+language of the page that asked (language.py, messages.py); the API's callers get English.
 
-`GRADIO_HY` puts Gradio's own visible words (the upload area, the footer, the recorder)
-into Armenian: Gradio 6.31 ships no `hy` locale, and its frontend takes messages for any
-locale from the app's `gr.I18n` under its own keys (`upload_text.drop_audio`, ...).
-`HEADERS_HY` holds the table headers, which Gradio does not translate: the page's script
-(language.js) swaps them, so the API's column names stay English.
+`GRADIO_HY` and `HEADERS_HY` (gradio_words.py, served from here): Gradio's own visible
+words in Armenian, and the table headers that the page's script swaps.
 
 Keys are grouped by where they show. Both catalogues must have the same keys and the
 same `{placeholders}` (tests/test_i18n.py checks).
@@ -24,6 +21,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from gradio.i18n import I18nData
+
+# Gradio's own words and the table headers (served from here, as before)
+from .gradio_words import GRADIO_HY as GRADIO_HY
+from .gradio_words import HEADERS_HY as HEADERS_HY
+from .gradio_words import TOASTS_HY as TOASTS_HY
 
 ENGLISH, ARMENIAN = "en", "hy"
 LANGUAGES = (ARMENIAN, ENGLISH)
@@ -136,6 +138,61 @@ EN: dict[str, str] = {
     "no_audio": "Record or upload some audio first.",
     "cannot_transcribe": "Cannot transcribe",
     "cannot_align": "Cannot align",
+    "cannot_compare": "Cannot compare",
+    "cannot_decode": "Cannot decode",
+    "invalid_settings": "Invalid settings",
+    "no_model_loaded": "No model is loaded.",
+    "info_decoded": "{duration:.1f} s of audio, decoded in {seconds:.1f} s.",
+    # Notices the package writes in English (messages.NOTICES recognises them)
+    "notice_no_lm": "This model has no language model, so the text was decoded greedily.",
+    "notice_time_limit": "Live mode stops after {limit} s.",
+    "notice_fell_behind": (
+        "Live mode stopped: the server fell more than {behind} s behind the microphone "
+        "({setting}, {memory} MB); what it heard until then is the result."
+    ),
+    "notice_lm_failed": "The language model could not be loaded ({detail}); decoding greedily.",
+    "notice_int8_failed": (
+        "The faster int8 model could not be prepared ({detail}); {dtype} keeps serving."
+    ),
+    "notice_fallback_demo": (
+        "{model} could not be loaded ({detail}). Using the bundled demo model instead: it is "
+        "small and far less accurate."
+    ),
+    # The decoders' descriptions (messages.DESCRIPTIONS recognises them)
+    "describe_greedy": "greedy CTC (no language model)",
+    "describe_lm": "beam search + {order}-gram KenLM (`{settings}`)",
+    "describe_align": "forced alignment of the given text (CTC Viterbi)",
+    # The Live tab's messages (live_tab.py)
+    "live_hint_idle": "Press Record and speak; the text appears here.",
+    "live_hint_listening": "Listening…",
+    "live_hint_nothing": "Nothing was heard.",
+    "live_record_first": "Record something first; the settings apply when it ends.",
+    "live_page_gone": "The page sent no audio for {seconds:g} s; live mode stopped.",
+    "live_updates_every": "The text updates every {seconds:.1f} s on this hardware.",
+    "live_busy": (
+        "**Live mode is busy:** {open} live streams are open, the most this server takes "
+        "at once (`HYASR_LIVE_MAX_STREAMS`={limit}); this recording was not heard. Stop, "
+        "and record again in a minute, or record on the Transcribe tab."
+    ),
+    "live_lag": (
+        "**Live mode lags on this hardware:** recognising a second of speech takes more "
+        "than a second here, so the text falls behind the speaker. Transcribe a recording "
+        "on the Transcribe tab instead"
+    ),
+    "live_lag_int8": "; a faster int8 model is being prepared and takes over when ready.",
+    "live_lag_cpu": ", or run the app with `HYASR_DTYPE=int8` (several times faster).",
+    "live_lag_gpu": ": live mode needs a faster machine or a GPU for this model.",
+    # The model choice (model_panel.py)
+    "model_loading": "Loading {model} (first use; later requests need not wait)",
+    "model_unavailable": "Model unavailable",
+    "model_loaded": "loaded",
+    "model_not_loaded": "loads on first use",
+    # The card tab (card_tab.py)
+    "card_scoring": (
+        "The figures are the card's own, scored with its author's text normalisation. "
+        "`hyasr eval` and the Compare tab score every model alike: {normalisation}"
+    ),
+    "card_no_model": "No model loaded ({reason}).",
     # HyasrError subclasses (errors.py), for the page; the API keeps errors.py's English
     "error_too_long": (
         "{name} is {length} seconds long; the limit is {limit:g} seconds. Trim it and try again."
@@ -275,6 +332,56 @@ HY: dict[str, str] = {
     "no_audio": "Նախ ձայնագրեք կամ վերբեռնեք ձայն։",
     "cannot_transcribe": "Հնարավոր չէ տառադարձել",
     "cannot_align": "Հնարավոր չէ համադրել",
+    "cannot_compare": "Հնարավոր չէ համեմատել",
+    "cannot_decode": "Հնարավոր չէ վերծանել",
+    "invalid_settings": "Անթույլատրելի կարգավորումներ",
+    "no_model_loaded": "Մոդել բեռնված չէ։",
+    "info_decoded": "{duration:.1f} վ ձայն, վերծանվեց {seconds:.1f} վ-ում։",
+    "notice_no_lm": "Այս մոդելը լեզվական մոդել չունի, ուստի տեքստը վերծանվեց ագահ եղանակով։",
+    "notice_time_limit": "Ուղիղ ռեժիմը կանգ է առնում {limit} վ-ից հետո։",
+    "notice_fell_behind": (
+        "Ուղիղ ռեժիմը կանգնեցվեց. սերվերը խոսափողից հետ մնաց ավելի քան {behind} վ-ով "
+        "({setting}, {memory} ՄԲ). արդյունքը մինչ այդ լսվածն է։"
+    ),
+    "notice_lm_failed": "Լեզվական մոդելը չհաջողվեց բեռնել ({detail}). վերծանվում է ագահ եղանակով։",
+    "notice_int8_failed": (
+        "Ավելի արագ `int8` մոդելը չհաջողվեց պատրաստել ({detail}). շարունակում է աշխատել {dtype}-ը։"
+    ),
+    "notice_fallback_demo": (
+        "{model}-ը չհաջողվեց բեռնել ({detail})։ Փոխարենը օգտագործվում է ներառված փորձնական "
+        "մոդելը. այն փոքր է և շատ ավելի քիչ ճշգրիտ։"
+    ),
+    "describe_greedy": "ագահ CTC (առանց լեզվական մոդելի)",
+    "describe_lm": "ճառագայթային որոնում + {order}-գրամ KenLM (`{settings}`)",
+    "describe_align": "տրված տեքստի հարկադիր համադրում (CTC Վիտերբի)",
+    "live_hint_idle": "Սեղմեք «Ձայնագրել» և խոսեք. տեքստը կհայտնվի այստեղ։",
+    "live_hint_listening": "Լսում եմ…",
+    "live_hint_nothing": "Ոչինչ չլսվեց։",
+    "live_record_first": "Նախ ձայնագրեք ինչ-որ բան. կարգավորումները կիրառվում են ավարտից հետո։",
+    "live_page_gone": "Էջը {seconds:g} վ ձայն չուղարկեց. ուղիղ ռեժիմը կանգնեցվեց։",
+    "live_updates_every": "Այս սարքավորման վրա տեքստը թարմացվում է {seconds:.1f} վ-ը մեկ։",
+    "live_busy": (
+        "**Ուղիղ ռեժիմը զբաղված է.** բաց է {open} ուղիղ հոսք, որքան այս սերվերը միաժամանակ "
+        "ընդունում է (`HYASR_LIVE_MAX_STREAMS`={limit}). այս ձայնագրությունը չլսվեց։ "
+        "Կանգնեցրեք և մեկ րոպեից նորից ձայնագրեք, կամ ձայնագրեք «Տառադարձում» ներդիրում։"
+    ),
+    "live_lag": (
+        "**Ուղիղ ռեժիմը հետ է մնում այս սարքավորման վրա.** խոսքի մեկ վայրկյանը ճանաչելը "
+        "այստեղ տևում է ավելի քան մեկ վայրկյան, ուստի տեքստը հետ է մնում խոսողից։ Փոխարենը "
+        "տառադարձեք ձայնագրությունը «Տառադարձում» ներդիրում"
+    ),
+    "live_lag_int8": ". պատրաստվում է ավելի արագ `int8` մոդել, որը պատրաստ լինելուն պես կփոխարինի։",
+    "live_lag_cpu": " կամ գործարկեք հավելվածը `HYASR_DTYPE=int8`-ով (մի քանի անգամ ավելի արագ)։",
+    "live_lag_gpu": ". այս մոդելի համար ուղիղ ռեժիմին պետք է ավելի արագ մեքենա կամ GPU։",
+    "model_loading": "{model}-ը բեռնվում է (առաջին օգտագործում. հաջորդ հարցումները չեն սպասի)",
+    "model_unavailable": "Մոդելն անհասանելի է",
+    "model_loaded": "բեռնված է",
+    "model_not_loaded": "կբեռնվի առաջին օգտագործման ժամանակ",
+    "card_scoring": (
+        "Թվերը քարտից են՝ գնահատված հեղինակի տեքստի նորմալացմամբ։ `hyasr eval`-ը և "
+        "«Համեմատել» ներդիրը բոլոր մոդելները գնահատում են նույն կերպ՝ {normalisation}"
+    ),
+    "card_no_model": "Մոդել բեռնված չէ ({reason})։",
     "error_too_long": (
         "{name}-ի տևողությունը {length} վայրկյան է, իսկ սահմանը {limit:g} վայրկյան է։ "
         "Կրճատեք այն և նորից փորձեք։"
@@ -316,90 +423,6 @@ HY: dict[str, str] = {
         "**{model} մոդելն այժմ հնարավոր չէ օգտագործել՝** {reason} Ոչինչ չձայնագրվեց. "
         "ձայնագրեք նորից այլ մոդելով (հիմնական մոդելը շարունակում է աշխատել)։"
     ),
-}
-
-# Gradio's own words that show on this page (its `en` dictionary's keys), in Armenian.
-GRADIO_HY: dict[str, str] = {
-    "upload_text.drop_audio": "Քաշեք ձայնային ֆայլն այստեղ",
-    "upload_text.click_to_upload": "Սեղմեք՝ վերբեռնելու համար",
-    "upload_text.drop_file": "Քաշեք ֆայլն այստեղ",
-    "upload_text.drop_csv": "Քաշեք CSV ֆայլն այստեղ",
-    "upload_text.paste_clipboard": "Տեղադրել սեղմատախտակից",
-    "common.or": "կամ",
-    "common.clear": "Մաքրել",
-    "common.download": "Ներբեռնել",
-    "common.download_all": "Ներբեռնել բոլորը",
-    "common.edit": "Խմբագրել",
-    "common.empty": "Դատարկ",
-    "common.error": "Սխալ",
-    "common.loading": "Բեռնվում է",
-    "common.remove": "Հեռացնել",
-    "common.settings": "Կարգավորումներ",
-    "common.share": "Կիսվել",
-    "common.submit": "Ուղարկել",
-    "common.undo": "Հետարկել",
-    "common.record": "Ձայնագրել",
-    "common.stop_recording": "Կանգնեցնել ձայնագրումը",
-    "common.built_with": "ստեղծված է",
-    "common.built_with_gradio": "Ստեղծված է Gradio-ով",
-    "common.hosted_on": "Տեղադրված է",
-    "common.no_devices": "Սարքեր չեն գտնվել",
-    "common.language": "Լեզու",
-    "common.progress": "Ընթացք",
-    "common.runs": "Գործարկումներ",
-    "common.run": "Գործարկել",
-    "audio.allow_recording_access": "Թույլատրեք խոսափողի օգտագործումը ձայնագրելու համար։",
-    "audio.audio": "Ձայն",
-    "audio.drop_to_upload": "Քաշեք ձայնային ֆայլն այստեղ՝ վերբեռնելու համար",
-    "audio.record_from_microphone": "Ձայնագրել խոսափողից",
-    "audio.stop_recording": "Կանգնեցնել ձայնագրումը",
-    "audio.stop": "Կանգնեցնել",
-    "audio.resume": "Շարունակել",
-    "audio.record": "Ձայնագրել",
-    "audio.no_microphone": "Խոսափող չի գտնվել",
-    "audio.recording_error": "Չհաջողվեց սկսել ձայնագրումը խոսափողից։",
-    "audio.pause": "Դադար",
-    "audio.play": "Նվագարկել",
-    "audio.waiting": "Սպասում",
-    "audio.no_device_support": (
-        "Հնարավոր չեղավ օգտագործել մեդիա սարքերը։ Ստուգեք, որ էջը բացված է "
-        "անվտանգ հասցեով (https) և որ դիտարկիչին թույլ եք տվել օգտագործել սարքը։"
-    ),
-    "file.uploading": "Վերբեռնվում է...",
-    "errors.use_via_api": "Օգտագործել API-ով",
-    "errors.use_via_api_or_mcp": "Օգտագործել API-ով կամ MCP-ով",
-    "dataframe.sort_column": "Դասավորել սյունակը",
-    "dataframe.sort_ascending": "Դասավորել աճման կարգով",
-    "dataframe.sort_descending": "Դասավորել նվազման կարգով",
-    "dataframe.clear_sort": "Չեղարկել դասավորումը",
-    "dataframe.filter": "Զտել",
-    "dataframe.clear_filter": "Չեղարկել զտիչները",
-    "blocks.connection_can_break": (
-        "Հեռախոսում կապը կարող է ընդհատվել, եթե այս ներդիրը ակտիվ չէ կամ սարքը "
-        "քնած է, և դուք կկորցնեք ձեր տեղը հերթում։"
-    ),
-    "blocks.lost_connection": "Կապը կորավ էջից դուրս գալու պատճառով։ Վերադառնում ենք հերթ...",
-    "blocks.waiting_for_inputs": "Սպասում ենք ֆայլերի վերբեռնման ավարտին, նորից փորձեք։",
-    "status.queue_position": "Հերթում՝ {position}-ը {size}-ից",
-}
-
-# Table headers (the API's column names) as the Armenian page shows them.
-HEADERS_HY: dict[str, str] = {
-    "start": "սկիզբ",
-    "end": "ավարտ",
-    "text": "տեքստ",
-    "decoder": "վերծանիչ",
-    "word": "բառ",
-    "start (s)": "սկիզբ (վ)",
-    "end (s)": "ավարտ (վ)",
-    "confidence": "վստահություն",
-    "metric": "ցուցանիշ",
-    "value": "արժեք",
-    "split": "մաս",
-    "dataset": "տվյալներ",
-    "task": "խնդիր",
-    "source": "աղբյուր",
-    "note": "նշում",
 }
 
 CATALOGUES = {ENGLISH: EN, ARMENIAN: HY}

@@ -9,7 +9,6 @@ The result is shown in result_panel.py's panel, which every tab lays out the sam
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from ..subtitles import CaptionLimits, segments_table
 from ..transcriber import Transcriber
 from . import speech_view
 from .decoder_panel import DECODER_LABELS, decoder_controls, lm_settings
+from .language import request_language
+from .messages import hyasr_error, page_error
 from .model_panel import model_dropdown, serving
 from .result_panel import (
     DIFFERS,
@@ -37,6 +38,7 @@ from .result_panel import (
     word_table_rows,
 )
 from .session_files import SessionFiles, close_session_files
+from .strings import text as say
 from .strings import ui
 
 # The names the Live tab and older code import from here; result_panel.py and
@@ -132,18 +134,21 @@ def transcribe_tab(
         hotword_weight: float,
         files: SessionFiles | None,
         model: str | None = None,
+        request: gr.Request | None = None,  # Gradio's: the page's language (language.py)
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
-        with serving(model, transcriber, settings, progress) as chosen:
+        language = request_language(request)
+        with serving(model, transcriber, settings, progress, language=language) as chosen:
             return run(audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight,
-                       files, chosen, progress)  # fmt: skip
+                       files, chosen, progress, language)  # fmt: skip
 
     def run(audio, decoder, alpha, beta, beam_width, hotwords, hotword_weight, files,
-            chosen: Transcriber | None, progress: gr.Progress) -> tuple[Any, ...]:  # fmt: skip
+            chosen: Transcriber | None, progress: gr.Progress,
+            language: str) -> tuple[Any, ...]:  # fmt: skip
         if chosen is None:
-            raise gr.Error(html.escape(f"No model is loaded: {problem}"), title="Unavailable")
+            raise page_error(language, "unavailable", "unavailable_title", problem=problem)
         if not audio:
-            raise gr.Error("Record or upload some audio first.", title="No audio")
+            raise page_error(language, "no_audio", "no_audio_title")
         started = time.perf_counter()
         base = defaults
         if chosen is not transcriber and (alpha, beta) == (defaults.alpha, defaults.beta):
@@ -156,18 +161,21 @@ def transcribe_tab(
                 decoder,
                 options,
                 progress=lambda done, total: progress(
-                    (done, total), desc="Recognising speech", unit="windows"
+                    (done, total),
+                    desc=say(language, "progress"),
+                    unit=say(language, "progress_unit"),
                 ),
             )
         except HyasrError as error:
-            raise gr.Error(html.escape(str(error)), title="Cannot transcribe") from error
+            raise hyasr_error(language, error, "cannot_transcribe") from error
         seconds = time.perf_counter() - started
         if files is None or files.closed:
             files = SessionFiles()
         paths = files.write_transcription(result, limits=limits)
         table = segments_table(result.best, result.duration, limits)
         downloads = [str(p) for p in paths.values()]
-        return (*transcription_values(result, seconds), table, downloads, files, result)
+        values = transcription_values(result, seconds, language)
+        return (*values, table, downloads, files, result)
 
     # The API returns plain values; showing or hiding the comparison is a separate,
     # private step, so API users never see Gradio's update dictionaries.

@@ -6,7 +6,8 @@
 // link keep it), else the first of the browser's languages that is Armenian or English,
 // else English. It sets it through Gradio's own `changeLocale` (exported by its core
 // module, already loaded: the import costs nothing), so the app's gr.I18n strings and
-// Gradio's own words (strings.GRADIO_HY) follow. Table headers, which Gradio does not
+// Gradio's own words (strings.GRADIO_HY) follow, and the server is told (a cookie, below).
+// Table headers, which Gradio does not
 // translate, are swapped here (their title attribute keeps the English name).
 (() => {
   if (window.hyasrLanguage) return;
@@ -32,6 +33,15 @@
     return url ? import(url) : null;
   }
 
+  // A text node's words in the page's language, by a table {English: Armenian}.
+  function swap(node, table) {
+    const name = node.data.trim();
+    const english = Object.keys(table).find((k) => k === name || table[k] === name);
+    if (!english) return;
+    const shown = current === "hy" ? table[english] : english;
+    if (name !== shown) node.data = node.data.replace(name, shown);
+  }
+
   function headers() {
     const names = window.HYASR_HEADERS || {};
     for (const th of document.querySelectorAll("th[title]")) {
@@ -41,9 +51,23 @@
       if (span && span.firstChild && span.firstChild.nodeType === 3
           && span.firstChild.data !== shown) span.firstChild.data = shown;
     }
-    // Tab names: Gradio draws them once, so a switch after that renames them here.
+    // Toast headings: Gradio shows the message's type ("Error"), untranslated.
+    // The Share button: Gradio writes its words, in English.
+    const texts = [
+      [".toast-title", window.HYASR_TOASTS || {}],
+      ["button[id^=gradio-share-link-button]", window.HYASR_SHARE || {}],
+    ];
+    for (const [selector, table] of texts) {
+      for (const element of document.querySelectorAll(selector)) {
+        for (const node of element.childNodes) {
+          if (node.nodeType === 3 && node.data.trim()) swap(node, table);
+        }
+      }
+    }
+    // Tab names: Gradio draws them once, so a switch after that renames them here; also
+    // in the hidden copy Gradio measures to decide which tabs fit in the row.
     const tabs = window.HYASR_TABS || {};
-    for (const tab of document.querySelectorAll("[role=tab]")) {
+    for (const tab of document.querySelectorAll("[role=tab], .tab-container button")) {
       const label = [...tab.childNodes].find((n) => n.nodeType === 3 && n.data.trim());
       if (!label) continue;
       const name = label.data.trim();
@@ -54,9 +78,20 @@
     }
   }
 
+  // The server writes its messages (errors, the details under a result) in the language
+  // this cookie names (web/language.py); the page's address, sent as the Referer, says
+  // it too once it holds ?lang=. In a Space the page is a cross-site iframe, where only a
+  // partitioned cookie (https) is kept and sent.
+  function tellServer() {
+    const secure = window.location.protocol === "https:";
+    const scope = secure ? "; SameSite=None; Secure; Partitioned" : "; SameSite=Lax";
+    document.cookie = `hyasr-lang=${current}; path=/${scope}`;
+  }
+
   async function apply(language, remember) {
     current = SUPPORTED.includes(language) ? language : "en";
     document.documentElement.lang = current;
+    tellServer();
     if (remember) {
       const url = new URL(window.location.href);
       url.searchParams.set("lang", current);
