@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import html
+import json
 import re
 from pathlib import Path
 
@@ -47,6 +48,22 @@ def test_gradio_words_and_headers_are_armenian() -> None:
     for table in (strings.GRADIO_HY, strings.HEADERS_HY):
         for key, armenian in table.items():
             assert ARMENIAN_LETTERS.search(armenian), (key, armenian)
+
+
+def test_the_live_client_gets_its_words_in_both_languages() -> None:
+    from hyasr_space.web import scripts
+
+    head = scripts.head()
+    found = re.search(r"window\.HYASR_LIVE_WORDS = (\{.*?\});", head)
+    assert found, "the page's head does not give the live client its words"
+    words = json.loads(found.group(1))
+    assert set(words) == {"en", "hy"}
+    for key in scripts.LIVE_CLIENT_WORDS:
+        assert words["en"][key] == strings.EN[key] and words["hy"][key] == strings.HY[key]
+        assert re.findall(r"\{\w+\}", words["en"][key]) == re.findall(r"\{\w+\}", words["hy"][key])
+    # every key the client asks for is given (static/live_client.js)
+    client = (scripts.ASSETS.parent / "static" / "live_client.js").read_text(encoding="utf-8")
+    assert set(re.findall(r'words\("(\w+)"', client)) == set(scripts.LIVE_CLIENT_WORDS)
 
 
 def test_the_i18n_dictionaries_quote_the_settings() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -29,6 +30,8 @@ from hyasr_space import Transcriber
 from hyasr_space.results import Transcription
 from hyasr_space.web.live_sessions import LIVE_SESSIONS, LiveSession
 from hyasr_space.web.live_socket import max_message_bytes
+
+ARMENIAN = re.compile("[\u0531-\u0587]")
 
 CHUNK = RATE // 10  # what the page sends: 0.1 s
 
@@ -282,6 +285,9 @@ def test_the_time_limit_stops_the_stream_at_that_much_audio(
 
     stopped = run(talk())
     assert stopped["reason"] == "Live mode stops after 1.25 s."
+    # ... and in Armenian, for a page in Armenian (the page picks by its language)
+    assert stopped["reasons"]["en"] == stopped["reason"]
+    assert "1.25" in stopped["reasons"]["hy"] and ARMENIAN.search(stopped["reasons"]["hy"])
     session.wait_drained(60)
     assert session.end().duration == 1.25
 

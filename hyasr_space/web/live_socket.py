@@ -11,7 +11,8 @@ drop and resends what was not acknowledged):
     server  -> {"type": "partial", "stable", "pending", ...status}  after each feed
     browser -> {"type": "end", "next": N}                       all sent; no more audio
     server  -> {"type": "done", ...status}                      all fed; closes (1000)
-    server  -> {"type": "stopped", "reason", ...status}         a limit was reached
+    server  -> {"type": "stopped", "reason", "reasons", ...status}  a limit was reached
+                                                                (reasons: by language)
 
 status: heard_s, fed_s, behind_s (received, not yet fed), lagging, stopped.
 
@@ -40,6 +41,8 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .live_sessions import LIVE_SESSIONS, LiveSession, LiveSessions, ProtocolError
+from .messages import notice
+from .strings import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +136,11 @@ class LiveConnection:
             session.receive(seq, data[HEADER_BYTES:], time.monotonic())
             self._post({"type": "ack", "next": session.next_seq, **session.status()})
             if session.stopped is not None and stopped is None:
-                self._post({"type": "stopped", "reason": session.stopped, **session.status()})
+                reasons = {language: notice(language, session.stopped) for language in LANGUAGES}
+                self._post(
+                    {"type": "stopped", "reason": session.stopped, "reasons": reasons}
+                    | session.status()
+                )
 
     def _join(self, hello: dict[str, Any]) -> LiveSession:
         if hello.get("type") != "hello":

@@ -10,6 +10,7 @@ from .strings import EN, HEADERS_HY, HY, TOASTS_HY
 
 ASSETS = Path(__file__).parent / "assets"
 SCRIPTS = ("language.js", "seek.js")
+LIVE_CLIENT_WORDS = ("live_hint_listening", "live_behind", "live_mic_failed", "live_closed")
 
 
 def head() -> str:
@@ -24,6 +25,9 @@ def head() -> str:
     # English (gr.DeepLinkButton), and puts its label back a second after a click.
     share = json.dumps({EN[k]: HY[k] for k in ("share", "share_done")}, ensure_ascii=False)
     names += f" window.HYASR_SHARE = {share};"
+    # The live client's own words (static/live_client.js), in both languages.
+    live = {lang: {k: t[k] for k in LIVE_CLIENT_WORDS} for lang, t in (("en", EN), ("hy", HY))}
+    names += f" window.HYASR_LIVE_WORDS = {json.dumps(live, ensure_ascii=False)};"
     scripts = [f"<script>{names}</script>"]
     scripts += [f"<script>{(ASSETS / n).read_text(encoding='utf-8')}</script>" for n in SCRIPTS]
     return "\n".join(scripts)

@@ -12,6 +12,18 @@ const FINAL_CODES = new Set([1000, 1003, 1009, 4400, 4403, 4408, 4409]);
 const RETRY_MS = [250, 500, 1000, 2000, 4000];
 const BEHIND_SHOWN_S = 1.0;
 
+// The page's words in its language (language.js sets <html lang>), from the catalogue
+// (web/strings.py), which scripts.py puts in window.HYASR_LIVE_WORDS.
+function language() {
+  return document.documentElement.lang === "hy" ? "hy" : "en";
+}
+
+function words(key, values = {}) {
+  const catalogue = window.HYASR_LIVE_WORDS || {};
+  const template = (catalogue[language()] || catalogue.en || {})[key] || key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
 function appRoot() {
   const root = window.gradio_config && window.gradio_config.root;
   if (root) return root.replace(/\/+$/, "");
@@ -79,7 +91,7 @@ class LiveClient {
       this.capturing = true;
     } catch (error) {
       this.stats.error = String(error);
-      this.status(`The microphone could not be opened: ${error.message || error}`);
+      this.status(words("live_mic_failed", { reason: error.message || error }));
       await this.release();
     }
   }
@@ -153,7 +165,7 @@ class LiveClient {
     } else if (message.type === "partial") {
       this.onPartial(message, now);
     } else if (message.type === "stopped") {
-      this.stopped = message.reason;
+      this.stopped = message.reasons || { en: message.reason };
       this.stopCapture();
     } else if (message.type === "done") {
       this.finished = true;
@@ -206,7 +218,9 @@ class LiveClient {
     this.ready = false;
     if (this.finished || !this.token) return;
     if (FINAL_CODES.has(event.code)) {
-      if (event.code !== 1000) this.status(`Live mode stopped: ${event.reason || event.code}`);
+      if (event.code !== 1000) {
+        this.status(words("live_closed", { reason: event.reason || event.code }));
+      }
       this.stopCapture();
       this.doneWaiters.forEach((resolve) => resolve());
       return;
@@ -255,8 +269,10 @@ class LiveClient {
   showBehind() {
     const behind = this.behindSeconds();
     this.stats.behind.push([performance.now(), behind]);
-    if (this.stopped) this.status(this.stopped);
-    else if (behind >= BEHIND_SHOWN_S) this.status(`${behind.toFixed(1)} s behind`);
+    if (this.stopped) this.status(this.stopped[language()] || this.stopped.en);
+    else if (behind >= BEHIND_SHOWN_S) {
+      this.status(words("live_behind", { seconds: behind.toFixed(1) }));
+    }
     else this.status("");
   }
 
@@ -267,7 +283,7 @@ class LiveClient {
     if (!stable && !pending) {
       const hint = document.createElement("span");
       hint.className = "hyasr-live-hint";
-      hint.textContent = this.capturing ? "Listening…" : "";
+      hint.textContent = this.capturing ? words("live_hint_listening") : "";
       box.append(hint);
       return;
     }
