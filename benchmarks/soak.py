@@ -3,6 +3,7 @@
     python -m benchmarks.soak                    # 48 x 32 x 3 requests
     python -m benchmarks.soak --quick            # smoke run, 20 s
     python -m benchmarks.soak --rounds 48 --env HYASR_HEAP_TRIM_S=0 --out soak_x.json
+    python -m benchmarks.soak --rest-every 4     # every 4th user on /v1 (the openai client)
 
 The server is the real app (`app.py --model demo`, default settings unless `--env` says
 otherwise) in its own process, with a fresh TMPDIR so that its upload cache
@@ -111,6 +112,13 @@ def transcribe(client: Any, path: Path, request: Request, timeout_s: float) -> s
         api_name="/transcribe",
     )
     return job.result(timeout=timeout_s)[0]
+
+
+def transcribe_rest(client: Any, path: Path) -> str:
+    """One request to the OpenAI-compatible endpoint (`POST /v1/audio/transcriptions`)
+    with the `openai` client, as a program would send it; returns the text."""
+    with path.open("rb") as audio:
+        return client.audio.transcriptions.create(model="whisper-1", file=audio).text
 
 
 # --- audio ---------------------------------------------------------------------------
@@ -336,10 +344,20 @@ def run_round(
 
     def user(index: int) -> None:
         rng = random.Random(f"{args.seed}-{number}-{index}")
+        # Every `--rest-every`-th user is a program on the OpenAI-compatible endpoint.
+        rest = bool(args.rest_every) and index % args.rest_every == args.rest_every - 1
         try:
-            client = Client(
-                server.url, verbose=False, download_files=False, analytics_enabled=False
-            )
+            if rest:
+                from openai import OpenAI
+
+                client = OpenAI(
+                    base_url=server.url.rstrip("/") + "/v1", api_key="soak",
+                    max_retries=0, timeout=args.request_timeout_s,
+                )  # fmt: skip
+            else:
+                client = Client(
+                    server.url, verbose=False, download_files=False, analytics_enabled=False
+                )
         except Exception as error:  # noqa: BLE001 - every failure is tallied
             tally.add("client_error", error=f"{type(error).__name__}: {error}")
             return
@@ -353,10 +371,13 @@ def run_round(
                     for attempt in range(args.retries + 1):
                         began = time.monotonic()
                         try:
-                            text = transcribe(client, path, request, args.request_timeout_s)
+                            if rest:
+                                text = transcribe_rest(client, path)
+                            else:
+                                text = transcribe(client, path, request, args.request_timeout_s)
                         except Exception as error:  # noqa: BLE001
                             message = f"{type(error).__name__}: {error}"
-                            if QUEUE_FULL in message:
+                            if QUEUE_FULL in message or "queue_full" in message:
                                 tally.add("refused")
                                 if attempt < args.retries:
                                     time.sleep(rng.uniform(0.5, 1.5))
@@ -366,6 +387,8 @@ def run_round(
                                 tally.add("error", error=message)
                             break
                         tally.add("ok", time.monotonic() - began)
+                        if rest:
+                            tally.add("ok_rest")
                         if not text.strip():
                             tally.add("empty_text")
                         break
@@ -473,6 +496,13 @@ def main() -> None:
     parser.add_argument("--repeat-fraction", type=float, default=0.25,
                         help="share of requests that send a clip unchanged")  # fmt: skip
     parser.add_argument("--retries", type=int, default=3, help="after 'Queue is full'")
+    parser.add_argument(
+        "--rest-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="every Nth user sends to /v1/audio/transcriptions (openai)",
+    )
     parser.add_argument("--request-timeout-s", type=float, default=120.0)
     parser.add_argument("--settle-s", type=float, default=2.0)
     parser.add_argument("--start-timeout-s", type=float, default=180.0)
@@ -543,6 +573,7 @@ def main() -> None:
                     k: tally.outcomes[k]
                     for k in (
                         "ok",
+                        "ok_rest",
                         "refused",
                         "gave_up",
                         "error",

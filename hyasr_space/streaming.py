@@ -121,7 +121,7 @@ class LiveStream:
         self.compute_s = 0.0
         self._computed = 0  # samples the network read (windows overlap: several per heard)
         self.lagging = False
-        self.final_pass = False  # the result is a file transcription of the recording
+        self._file_logits: Logits | None = None  # the recording's, after the final pass
         self._history: deque[tuple[float, float]] = deque([(0.0, 0.0)])
         # The whole stream as heard (16 kHz mono, 16-bit WAV), written as it comes: the
         # app's player and picture need it, and on disk it keeps the memory flat.
@@ -211,6 +211,11 @@ class LiveStream:
             return self._finished
 
     @property
+    def final_pass(self) -> bool:
+        """Whether the result is a file transcription of the recording (`_as_file`)."""
+        return self._file_logits is not None
+
+    @property
     def logits(self) -> Logits:
         """The final logits of the whole stream so far."""
         values = (
@@ -230,8 +235,8 @@ class LiveStream:
         if self._finished is None:
             raise InvalidRequestError("finish the live stream before decoding it again.")
         with self._lock:
-            if self.final_pass:  # the transcriber's logits cache has the recording's
-                return self._as_file(decoder or self.decoder, lm or self.lm, again=True)
+            if self.final_pass:  # from the recording's logits
+                return self._file_result(decoder or self.decoder, lm or self.lm)
             return self._transcription(decoder or self.decoder, lm or self.lm, reuse=False)
 
     # --- audio in --------------------------------------------------------------------
@@ -412,26 +417,43 @@ class LiveStream:
 
     # --- results ---------------------------------------------------------------------
 
-    def _as_file(
-        self, choice: DecoderChoice | str, lm: LMSettings, again: bool = False
-    ) -> Transcription | None:
+    def _as_file(self, choice: DecoderChoice | str, lm: LMSettings) -> Transcription | None:
         """The final pass: the recording transcribed as a file, so that the result equals
         a file transcription of the same audio. Live, each phrase was scored with the
         statistics heard so far and decoded alone, which moves 1-3 % of the characters of
         a minute-long stream. None (the live phrases stand, with a notice) without a
         recording, or when one pass would take longer than `live_final_pass_max_s` at
-        the speed the stream's network ran (seconds per sample read, under this load)."""
+        the speed the stream's network ran (seconds per sample read, under this load).
+        The recording's logits are kept: decoding again never runs the network."""
+        if self._file_logits is None and not self._final_pass_over_recording():
+            return None
+        return self._file_result(choice, lm)
+
+    def _file_result(self, choice: DecoderChoice | str, lm: LMSettings) -> Transcription:
+        assert self._file_logits is not None
+        transcripts, notices = self.transcriber.decode(self._file_logits, choice, lm)
+        model = self._model
+        return Transcription(
+            self.name,
+            self.duration,
+            self.transcriber.model_name,
+            transcripts,
+            tuple(dict.fromkeys([*self._notices, *notices])),
+            runtime=f"{model.device}, {model.runtime}",
+        )
+
+    def _final_pass_over_recording(self) -> bool:
         limit = self.settings.live_final_pass_max_s
         if self.recording is None or not self._received or limit <= 0:
-            return None
+            return False
         estimate = self.compute_s * self._received / max(1, self._computed)
-        if estimate > limit and not again:
+        if estimate > limit:
             self._note([
                 f"The text is the live one, phrase by phrase: a final pass over the whole "
                 f"recording would take about {estimate:.0f} s here, over the "
                 f"{limit:g} s allowed (HYASR_LIVE_FINAL_PASS_MAX_S)."
             ])  # fmt: skip
-            return None
+            return False
         # Read as a file is (audio.py), under the stream's limits, not an upload's.
         size_mb = self.recording.stat().st_size / 1e6 + 1.0
         readable = replace(
@@ -443,18 +465,9 @@ class LiveStream:
             clip = load_audio(self.recording, readable)
         except AudioError as error:  # too short to transcribe, say: the live text stays
             self._note([f"The text is the live one, phrase by phrase: {error}"])
-            return None
-        transcripts, notices = self.transcriber.decode(self.transcriber.logits(clip), choice, lm)
-        self.final_pass = True
-        model = self._model
-        return Transcription(
-            self.name,
-            clip.duration,
-            self.transcriber.model_name,
-            transcripts,
-            tuple(dict.fromkeys([*self._notices, *notices])),
-            runtime=f"{model.device}, {model.runtime}",
-        )
+            return False
+        self._file_logits = self.transcriber.logits(clip)
+        return True
 
     def _transcription(
         self, choice: DecoderChoice | str, lm: LMSettings, reuse: bool
