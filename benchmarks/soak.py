@@ -377,7 +377,9 @@ def run_round(
                                 text = transcribe(client, path, request, args.request_timeout_s)
                         except Exception as error:  # noqa: BLE001
                             message = f"{type(error).__name__}: {error}"
-                            if QUEUE_FULL in message or "queue_full" in message:
+                            # /v1 refuses with OpenAI's 503 (code queue_full, Retry-After)
+                            busy = rest and getattr(error, "status_code", None) == 503
+                            if QUEUE_FULL in message or busy:
                                 tally.add("refused")
                                 if attempt < args.retries:
                                     time.sleep(rng.uniform(0.5, 1.5))
