@@ -245,6 +245,31 @@ def test_the_package_s_errors_in_armenian_with_their_own_numbers() -> None:
     assert error_message("hy", InvalidRequestError("alpha")).startswith("Կարգավորումներից")
 
 
+def test_a_live_result_without_its_final_pass_says_why_in_armenian(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    import numpy as np
+
+    from hyasr_space import Transcriber
+    from hyasr_space.streaming import LiveStream
+    from hyasr_space.web.messages import notice
+
+    demo = Transcriber.load("demo", settings=replace(Settings(), warm_up=False))
+    samples = np.random.default_rng(0).normal(0, 0.05, 32_000).astype(np.float32)
+    hurried = replace(demo.settings, live_final_pass_max_s=1e-9)  # any pass is too long
+    cases = (
+        (hurried, samples, "HYASR_LIVE_FINAL_PASS_MAX_S"),
+        (demo.settings, samples[:800], "50 ms"),  # too short to read as a file
+    )
+    for settings, audio, kept in cases:
+        stream = LiveStream(demo, "greedy", settings=settings, recording=tmp_path / "r.wav")
+        stream.feed(audio, 16_000)
+        (why,) = [n for n in stream.finish().notices if n.startswith("The text is the live")]
+        armenian = notice("hy", why)
+        assert armenian.startswith("Տեքստը ուղիղ ռեժիմինն է"), armenian
+        assert kept in armenian and "phrase by phrase" not in armenian, armenian
+
+
 def test_the_notices_the_page_shows_most_in_armenian() -> None:
     from hyasr_space.decoding import NO_LM_NOTICE
     from hyasr_space.web.live_sessions import LiveSession

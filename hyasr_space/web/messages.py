@@ -68,6 +68,15 @@ NOTICES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         _pattern(
+            r"The text is the live one, phrase by phrase: a final pass over the whole "
+            r"recording would take about (?P<estimate>\d+) s here, over the (?P<limit>\S+) s "
+            r"allowed \((?P<setting>\w+)\)\."
+        ),
+        "notice_final_pass_skipped",
+    ),
+    (_pattern(r"The text is the live one, phrase by phrase: (?P<detail>.*)"), "notice_live_kept"),
+    (
+        _pattern(
             r"(?P<model>\S+) could not be loaded \((?P<detail>.*)\)\. Using the bundled demo "
             r"model instead: it is small and far less accurate\."
         ),

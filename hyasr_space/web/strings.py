@@ -154,6 +154,11 @@ EN: dict[str, str] = {
     "notice_int8_failed": (
         "The faster int8 model could not be prepared ({detail}); {dtype} keeps serving."
     ),
+    "notice_final_pass_skipped": (
+        "The text is the live one, phrase by phrase: a final pass over the whole recording "
+        "would take about {estimate} s here, over the {limit} s allowed ({setting})."
+    ),
+    "notice_live_kept": "The text is the live one, phrase by phrase: {detail}",
     "notice_fallback_demo": (
         "{model} could not be loaded ({detail}). Using the bundled demo model instead: it is "
         "small and far less accurate."
@@ -351,6 +356,12 @@ HY: dict[str, str] = {
     "notice_int8_failed": (
         "Ավելի արագ `int8` մոդելը չհաջողվեց պատրաստել ({detail}). շարունակում է աշխատել {dtype}-ը։"
     ),
+    "notice_final_pass_skipped": (
+        "Տեքստը ուղիղ ռեժիմինն է՝ արտահայտություն առ արտահայտություն. ամբողջ ձայնագրության "
+        "վերջնական անցումն այստեղ կտևեր մոտ {estimate} վ, ավելի, քան թույլատրված {limit} վ-ը "
+        "({setting})։"
+    ),
+    "notice_live_kept": "Տեքստը ուղիղ ռեժիմինն է՝ արտահայտություն առ արտահայտություն. {detail}",
     "notice_fallback_demo": (
         "{model}-ը չհաջողվեց բեռնել ({detail})։ Փոխարենը օգտագործվում է ներառված փորձնական "
         "մոդելը. այն փոքր է և շատ ավելի քիչ ճշգրիտ։"
