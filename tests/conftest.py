@@ -37,6 +37,16 @@ def model_dir(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
+def second_model(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second model to offer beside the tone model: the tone model spelling two letters
+    the other way round (random_models.py), so its text shows which model ran."""
+    from random_models import build_respelled_tone_model
+
+    folder = tmp_path_factory.mktemp("models") / "respelled"
+    return str(build_respelled_tone_model(model_dir_no_lm, folder))
+
+
+@pytest.fixture(scope="session")
 def words_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("audio") / "barev.wav"
     soundfile.write(path, tone_speech(WORDS)[0], RATE, subtype="PCM_16")

@@ -26,6 +26,7 @@ import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 # Requests the client makes on its own account (agent detection), not for a repo.
@@ -242,3 +243,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.wfile.write(body)
+
+
+def point_client_at(server: FakeHub, monkeypatch: Any, cache: Path) -> None:
+    """Point the huggingface_hub client of this process at `server` (online, no token,
+    its cache in `cache`), undone by `monkeypatch` when the test ends."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", server.url)
+    monkeypatch.setattr(
+        constants,
+        "HUGGINGFACE_CO_URL_TEMPLATE",
+        server.url + "/{repo_id}/resolve/{revision}/{filename}",
+    )
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_IMPLICIT_TOKEN", True)  # no token to 127.0.0.1
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

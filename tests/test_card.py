@@ -31,9 +31,9 @@ def load_card_report(*args, **kwargs):
 
 
 try:  # tests/ as a package (tests/__init__.py) or as rootdir-inserted plain modules
-    from .hub_server import FakeHub
+    from .hub_server import FakeHub, point_client_at
 except ImportError:
-    from hub_server import FakeHub
+    from hub_server import FakeHub, point_client_at
 
 DATA = Path(__file__).parent / "data"
 SEED_REPO = DATA / "seed_repo"
@@ -47,16 +47,7 @@ PACKAGE_DEMO = PACKAGE_DIR / "demo_model"
 def hub(tmp_path, monkeypatch):
     """A fake Hub serving nothing yet, with the client pointed at it and caches in tmp."""
     server = FakeHub().start()
-    monkeypatch.setattr(constants, "ENDPOINT", server.url)
-    monkeypatch.setattr(
-        constants,
-        "HUGGINGFACE_CO_URL_TEMPLATE",
-        server.url + "/{repo_id}/resolve/{revision}/{filename}",
-    )
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_IMPLICIT_TOKEN", True)  # no token to 127.0.0.1
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    point_client_at(server, monkeypatch, tmp_path / "hf-cache")
     monkeypatch.setenv("HYASR_CACHE_DIR", str(tmp_path / "hyasr-cache"))
     caches.clear()
     yield server

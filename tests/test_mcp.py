@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from random_models import build_respelled_tone_model, respelled
+from random_models import respelled
 from servers import app_settings, serving
 from tone_model import WORDS
 from web_files import web_files
@@ -28,13 +28,6 @@ TOOLS = {TRANSCRIBE_TOOL, ALIGN_TOOL}
 PUBLIC_ENDPOINTS = {
     "/transcribe", "/align", "/compare", f"/{TRANSCRIBE_TOOL}", f"/{ALIGN_TOOL}"
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def second_model(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A second offered model: the tone model spelling two letters the other way round."""
-    folder = tmp_path_factory.mktemp("models") / "respelled"
-    return str(build_respelled_tone_model(model_dir_no_lm, folder))
 
 
 @pytest.fixture(scope="module")

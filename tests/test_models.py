@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from huggingface_hub import constants
 from random_models import build_random_w2v_bert, build_random_wav2vec2, card, write_card
 from tone_model import LONG_WORDS, RATE, WORDS, tone_speech
 
@@ -22,9 +21,9 @@ from hyasr_space.runtime import caches
 from hyasr_space.transcriber import Transcriber
 
 try:
-    from .hub_server import FakeHub
+    from .hub_server import FakeHub, point_client_at
 except ImportError:
-    from hub_server import FakeHub
+    from hub_server import FakeHub, point_client_at
 
 W2V_REPO = "test-org/random-xlsr-hy"
 BERT_REPO = "test-org/random-w2v-bert-hy"
@@ -50,16 +49,7 @@ def hub(tmp_path, monkeypatch, w2v_dir, bert_dir):
     server = FakeHub().start()
     server.add_dir(W2V_REPO, w2v_dir)
     server.add_dir(BERT_REPO, bert_dir)
-    monkeypatch.setattr(constants, "ENDPOINT", server.url)
-    monkeypatch.setattr(
-        constants,
-        "HUGGINGFACE_CO_URL_TEMPLATE",
-        server.url + "/{repo_id}/resolve/{revision}/{filename}",
-    )
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_IMPLICIT_TOKEN", True)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    point_client_at(server, monkeypatch, tmp_path / "hf-cache")
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     caches.clear()
     yield server

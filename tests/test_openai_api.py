@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 import srt
-from random_models import build_respelled_tone_model, respelled
+from random_models import respelled
 from servers import app_settings, serving
 from tone_model import RATE, WORDS, tone_speech
 
@@ -31,13 +31,6 @@ from hyasr_space.web import openai_api
 openai = pytest.importorskip("openai")
 
 KEY = "test-key-123"
-
-
-@pytest.fixture(scope="module")
-def second_model(model_dir_no_lm: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A second offered model: the tone model spelling two letters the other way round."""
-    folder = tmp_path_factory.mktemp("models") / "respelled"
-    return str(build_respelled_tone_model(model_dir_no_lm, folder))
 
 
 def missing_model(model_dir: Path) -> str:
